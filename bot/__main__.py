@@ -1,0 +1,54 @@
+"""``python -m bot``: run the web app, a worker, or check the settings and content files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from bot.settings import load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="The clinic's LINE assistant.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the web app (webhook, staff pages; local mode without LINE)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    worker = commands.add_parser("worker", help="run extra consumers and the scheduled sends (needs REDIS_URL)")
+    worker.add_argument("--consumers", type=int, default=2)
+    commands.add_parser("check", help="check settings, flows and the clinic file; print what is wrong")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return _serve(args.host, args.port)
+    if args.command == "worker":
+        from bot.worker import run_worker
+
+        asyncio.run(run_worker(load_settings(), consumers=args.consumers))
+        return 0
+    if args.command == "check":
+        from bot.check import run_check
+
+        return run_check(load_settings())
+    parser.print_help()
+    return 0
+
+
+def _serve(host: str | None, port: int | None) -> int:
+    import os
+
+    import uvicorn
+
+    settings = load_settings()
+    # The app builds its own URLs (local mode's LINE stand-in) from HOST/PORT, so keep them in step.
+    os.environ["HOST"] = host or settings.host
+    os.environ["PORT"] = str(port or settings.port)
+    uvicorn.run("bot.app:app", host=os.environ["HOST"], port=int(os.environ["PORT"]),
+                proxy_headers=True, forwarded_allow_ips="*", log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``bot.app:app`` — the ASGI application LINE calls (``uvicorn bot.app:app``).
+
+It is a complete bot on its own: the lifespan starts a consumer inside the process, so events are handled
+without any worker. With no LINE credentials it runs in local mode: a generated channel secret, the embedded
+store and the built-in LINE stand-in, so a laptop with nothing installed can talk to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from linebot.v3 import SignatureValidator
+
+from bot.events import Event
+from bot.logs import configure_logging
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings, load_settings
+from bot.webhook import create_webhook_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json,
+                      secrets=[settings.channel_secret(), settings.access_token()])
+    if settings.production and settings.missing_for_production():
+        raise RuntimeError(f"production needs {', '.join(settings.missing_for_production())}")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await build_runtime(settings)
+        app.state.runtime = runtime
+        runtime.start_consumers(settings.inline_consumers)
+        if settings.inline_scheduler:
+            runtime.start_worker_loops()
+        if settings.local_mode:
+            log.info("local mode: no LINE channel configured",
+                     extra={"simulator": f"http://{settings.host}:{settings.port}/simulator"})
+        try:
+            yield
+        finally:
+            await runtime.shutdown()
+
+    app = FastAPI(title="Seitai clinic LINE assistant", lifespan=lifespan)
+    app.state.settings = settings
+    queue_proxy = _LazyQueue(app)
+    app.include_router(create_webhook_router(SignatureValidator(settings.channel_secret()), queue_proxy,
+                                             settings.max_body_bytes))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        if runtime is not None and await runtime.store.ping():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "store unavailable"}, status_code=503)
+
+    _mount_extras(app, settings)
+    return app
+
+
+class _LazyQueue:
+    """The webhook is routed before the lifespan has built the queue; look it up per request."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    async def accept(self, events: Sequence[Event]) -> list[bool]:
+        runtime: Runtime = self._app.state.runtime
+        return await runtime.queue.accept(events)
+
+
+def _mount_extras(app: FastAPI, settings: Settings) -> None:
+    """Routers beyond the webhook: each module says what it serves (and whether, e.g. only locally)."""
+    mounts: list[Callable[[FastAPI, Settings], None]] = []
+    for mount in mounts:
+        mount(app, settings)
+
+
+app = create_app()

@@ -1,0 +1,131 @@
+"""The clinic's own settings (``CLINIC_CONFIG``): who they are, when they open, how booking works.
+
+This is configuration, not code: a clinic edits one YAML file. It is checked when the app starts, and a
+mistake is reported in plain words (``python -m bot check``) instead of surfacing in front of a runner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(ValueError):
+    """A settings or content file is wrong; the message names the file and the place."""
+
+
+class OpeningHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    open: dt.time
+    close: dt.time
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> OpeningHours:
+        if self.open >= self.close:
+            raise ValueError(f"opens at {self.open} but closes at {self.close}")
+        return self
+
+
+class QuietHours(BaseModel):
+    """No push in this window (local time); a due message waits for its end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.time = dt.time(21, 0)
+    end: dt.time = dt.time(9, 0)
+
+    def contains(self, moment: dt.time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+class Booking(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slot_minutes: int = Field(default=60, ge=10, le=240)
+    capacity: int = Field(default=1, ge=1, le=50, description="practitioners per slot")
+    days_ahead: int = Field(default=14, ge=1, le=90)
+    min_notice_hours: int = Field(default=2, ge=0, le=72, description="how soon a new booking may start")
+    cancel_deadline_hours: int = Field(default=24, ge=0, le=168)
+    reminder_hour: int = Field(default=18, ge=0, le=23, description="local hour of the day-before reminder")
+    first_visit: str = "初回カウンセリング・施術(約60分)"
+
+
+class Clinic(BaseModel):
+    """Everything about the clinic that the bot says or obeys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    address: str
+    phone: str
+    access: str = ""
+    price: str = ""
+    url: str | None = None
+    timezone: str = "Asia/Tokyo"
+    hours: dict[str, OpeningHours | None] = Field(default_factory=dict)
+    closed_dates: list[dt.date] = Field(default_factory=list)
+    booking: Booking = Field(default_factory=Booking)
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    staff_user_ids: list[str] = Field(default_factory=list)
+    default_flow: str = "knee_back"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _weekday_names(cls, value: dict[str, OpeningHours | None]) -> dict[str, OpeningHours | None]:
+        unknown = sorted(set(value) - set(WEEKDAYS))
+        if unknown:
+            raise ValueError(f"unknown weekday(s) {unknown}; use {list(WEEKDAYS)}")
+        return value
+
+    @field_validator("staff_user_ids")
+    @classmethod
+    def _line_user_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not (v.startswith("U") and len(v) == 33)]
+        if bad:
+            raise ValueError(f"not LINE user ids (U + 32 hex): {bad}")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def opening(self, day: dt.date) -> OpeningHours | None:
+        """Opening hours on ``day``, or ``None`` when closed."""
+        if day in self.closed_dates:
+            return None
+        return self.hours.get(WEEKDAYS[day.weekday()])
+
+
+def load_clinic(path: Path) -> Clinic:
+    """Read and check the clinic file; raise ``ConfigError`` naming the file and field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found (set CLINIC_CONFIG)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return Clinic.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc

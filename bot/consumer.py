@@ -1,0 +1,222 @@
+"""Consumers: take queue notices, and for each runner handle their inbox in order, exactly once.
+
+One runs inside the web process (so ``uvicorn bot.app:app`` alone answers runners); ``python -m bot worker``
+runs more. A notice is acknowledged only after the runner's inbox and outbox are empty; one left pending by
+a consumer that died is taken over by another after ``reclaim_idle_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot import metrics
+from bot.events import Event
+from bot.outbox import Outbox, OutboxEntry, batches
+from bot.queue import EventQueue
+from bot.store import keys
+from flows.context import Conversation
+
+log = logging.getLogger(__name__)
+
+Handle = Callable[[Event], Awaitable[Conversation | None]]
+
+LOCK_MS = 60_000
+
+_TAKE_LOCK = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0"
+_KEEP_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+# Give the lock back only when nothing is left to do; otherwise the holder keeps draining. Checking and
+# releasing in one step is what stops an event slipping in between and waiting for nobody.
+_RELEASE_IF_IDLE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('LLEN', KEYS[2]) > 0 or redis.call('LLEN', KEYS[3]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+# Store what handling an event decided — new state, answer to send — and take the event off the inbox,
+# in one step. If the inbox head is no longer this event, someone else handled it: change nothing.
+_COMMIT = """
+if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[1] then return 0 end
+redis.call('LPOP', KEYS[2])
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[2] ~= '-' then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4])
+end
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
+return 1
+"""
+
+
+class Consumer:
+    def __init__(self, queue: EventQueue, outbox: Outbox, handle: Handle, *, name: str | None = None,
+                 state_ttl_seconds: int, reclaim_idle_ms: int = 15_000, concurrency: int = 16,
+                 after_commit: Callable[[Conversation], Awaitable[None]] | None = None) -> None:
+        self.queue = queue
+        self.store = queue.store
+        self.outbox = outbox
+        self.handle = handle
+        self.name = name or f"c-{secrets.token_hex(4)}"
+        self.state_ttl_seconds = state_ttl_seconds
+        self.reclaim_idle_ms = reclaim_idle_ms
+        self.after_commit = after_commit
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_reclaim = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; in-flight runners are finished, not abandoned."""
+        while not stop.is_set():
+            try:
+                await self.queue.ensure_group()
+                await self._one_round(stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if "NOGROUP" in str(exc):  # the stream was removed (a flushed store): make it again
+                    self.queue.group_missing()
+                log.warning("consumer round failed; retrying", extra={"error": type(exc).__name__})
+                await _wait_either(stop, stop, timeout=1.0)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+
+    async def _one_round(self, stop: asyncio.Event) -> None:
+        await self._reclaim_if_due()
+        reading = asyncio.create_task(self._read())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not reading.done():  # stopping: a blocked read is abandoned, nothing was taken yet
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            return
+        notices = reading.result()
+        if not notices:
+            if self.store.embedded:
+                await _wait_either(self.queue.wake, stop, timeout=1.0)
+            return
+        for entry_id, fields in notices:
+            await self._slots.acquire()
+            task = asyncio.create_task(self._take_notice(entry_id, fields.get("u", "")))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    async def _read(self) -> list[tuple[str, dict[str, str]]]:
+        block = None if self.store.embedded else 1000
+        self.queue.wake.clear()
+        read = await self.store.redis.xreadgroup(keys.CONSUMER_GROUP, self.name, {keys.EVENT_STREAM: ">"},
+                                                 count=32, block=block)
+        return [(entry_id, fields) for _stream, entries in (read or []) for entry_id, fields in entries]
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def _reclaim_if_due(self) -> None:
+        """Take over notices another consumer read and never acknowledged (it died, or LINE was down)."""
+        now = time.monotonic()
+        if now - self._last_reclaim < self.reclaim_idle_ms / 2000:
+            return
+        self._last_reclaim = now
+        result = await self.store.redis.xautoclaim(
+            keys.EVENT_STREAM, keys.CONSUMER_GROUP, self.name, min_idle_time=self.reclaim_idle_ms,
+            start_id="0-0", count=64,
+        )
+        claimed = result[1] if isinstance(result, list | tuple) and len(result) > 1 else []
+        metrics.QUEUE_DEPTH.set(len(claimed))
+        for entry_id, fields in claimed:
+            if fields:  # a trimmed entry comes back empty
+                await self._slots.acquire()
+                task = asyncio.create_task(self._take_notice(entry_id, fields.get("u", "")))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            else:
+                await self._ack(entry_id)
+
+    async def _take_notice(self, entry_id: str, chat_id: str) -> None:
+        try:
+            finished = await self.drain(chat_id) if chat_id else True
+        except Exception:
+            log.exception("handling a runner's events failed; the notice will be retried")
+            return
+        if finished:
+            await self._ack(entry_id)
+
+    async def _ack(self, entry_id: str) -> None:
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.xack(keys.EVENT_STREAM, keys.CONSUMER_GROUP, entry_id)
+            pipe.xdel(keys.EVENT_STREAM, entry_id)
+            await pipe.execute()
+
+    async def drain(self, chat_id: str) -> bool:
+        """Handle this runner's waiting events in order. True when the notice can be acknowledged."""
+        redis = self.store.redis
+        token = secrets.token_hex(8)
+        lock = keys.lock(chat_id)
+        if not await redis.eval(_TAKE_LOCK, 1, lock, token, LOCK_MS):
+            return False  # another consumer is on it; this notice waits and is reclaimed later
+        try:
+            while True:
+                if not await self.outbox.flush(chat_id):
+                    return False  # LINE is unavailable: keep everything, try again later
+                released = await redis.eval(_RELEASE_IF_IDLE, 3, lock, keys.inbox(chat_id),
+                                            keys.outbox(chat_id), token)
+                if released != 0:
+                    return bool(released == 1)
+                await redis.eval(_KEEP_LOCK, 1, lock, token, LOCK_MS)
+                await self._handle_head(chat_id)
+        except BaseException:
+            await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end",
+                             1, lock, token)
+            raise
+
+    async def _handle_head(self, chat_id: str) -> None:
+        redis = self.store.redis
+        raw = await redis.lindex(keys.inbox(chat_id), 0)
+        if raw is None:
+            return
+        event = Event.loads(raw)
+        conv = await self.handle(event)
+        state_json, entry_json = "-", ""
+        if conv is not None:
+            state_json = "" if conv.forget else conv.state.to_json()
+            entry_json = self._outbox_entry(event, conv)
+        committed = await redis.eval(_COMMIT, 3, keys.state(chat_id), keys.inbox(chat_id),
+                                     keys.outbox(chat_id), raw, state_json, entry_json,
+                                     self.state_ttl_seconds)
+        if committed and conv is not None and self.after_commit is not None:
+            await self.after_commit(conv)
+        metrics.HANDLING.observe(max(0.0, time.time() - event.received_at))
+
+    @staticmethod
+    def _outbox_entry(event: Event, conv: Conversation) -> str:
+        if conv.silent or (not conv.replies and not conv.pushes):
+            return ""
+        pushes: list[dict[str, Any]] = [
+            {"to": p.to, "messages": chunk, "key": f"{p.key}.{i}"}
+            for p in conv.pushes for i, chunk in enumerate(batches(p.messages))
+        ]
+        entry = OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
+                            received_at=event.received_at,
+                            batches=[] if conv.silent else batches(conv.replies), pushes=pushes)
+        return entry.dumps()
+
+
+async def _wait_either(first: asyncio.Event, second: asyncio.Event, *, timeout: float) -> None:
+    waits = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

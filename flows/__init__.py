@@ -1,0 +1,1 @@
+"""Conversation flows: the engine and the YAML files that hold every question, message and video."""

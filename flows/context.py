@@ -1,0 +1,53 @@
+"""The conversation one event is handled in: who, what they said so far, and what goes back.
+
+Like aiogram's FSM context, it is the one object a handler or an action touches. Nothing here talks to LINE:
+messages are collected and sent by the queue consumer after the new state is stored (transactional outbox).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flows.state import ConversationState
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+Message = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Push:
+    """A message for someone other than the runner being answered (staff notices)."""
+
+    to: str
+    messages: list[Message]
+    key: str  # stable per cause, so the retry key is the same when the event is handled again
+
+
+@dataclass(slots=True)
+class Conversation:
+    user_id: str
+    state: ConversationState
+    now: dt.datetime
+    event_id: str
+    services: Services
+    replies: list[Message] = field(default_factory=list)
+    pushes: list[Push] = field(default_factory=list)
+    #: Set when the runner asked to be forgotten (unfollow, 「データ削除」): the consumer deletes their data.
+    forget: bool = False
+    #: Text the bot did not understand, kept for the staff inbox (never logged).
+    unrecognized: str | None = None
+    #: Set by a handler that must not answer (e.g. a person is handling this runner).
+    silent: bool = False
+
+    def say(self, *messages: Message) -> None:
+        self.replies.extend(messages)
+
+    def say_text(self, text: str) -> None:
+        self.replies.append({"type": "text", "text": text})
+
+    def notify(self, to: str, messages: list[Message], key: str) -> None:
+        self.pushes.append(Push(to=to, messages=messages, key=key))

@@ -1,0 +1,247 @@
+"""Loading and checking flow files at start-up.
+
+A broken reference, an unreachable step, a label longer than LINE allows or a reply of more than five
+messages is refused here, with the file and the step named, instead of failing in front of a runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from bot.clinic import ConfigError
+from flows.schema import (
+    MAX_ALT_TEXT,
+    MAX_BUTTON_TEXT,
+    MAX_LABEL,
+    MAX_MESSAGES,
+    MAX_QUICK_REPLIES,
+    MAX_TEXT,
+    ButtonsMessage,
+    Choice,
+    Flow,
+    MessageSpec,
+    Step,
+    TextMessage,
+    VariantsMessage,
+    VideoCardMessage,
+    VideoMessage,
+)
+
+#: A line longer than this wraps on a small phone; it is a warning, not an error.
+PHONE_LINE_CHARS = 24
+MAX_CARD_BUTTONS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFlow:
+    """A checked flow with the fingerprints that let a deploy tell which steps changed."""
+
+    flow: Flow
+    path: Path
+    version: str
+    step_hashes: dict[str, str]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class FlowSet:
+    """Every flow the bot serves, by name."""
+
+    flows: dict[str, LoadedFlow] = field(default_factory=dict)
+
+    def get(self, name: str) -> LoadedFlow | None:
+        return self.flows.get(name)
+
+    def __iter__(self) -> Iterator[LoadedFlow]:
+        return iter(self.flows.values())
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for loaded in self for w in loaded.warnings]
+
+
+def load_flows(directory: Path, known_actions: Iterable[str]) -> FlowSet:
+    """Load every ``*.yaml`` under ``directory``; raise ``ConfigError`` listing every problem found."""
+    actions = set(known_actions)
+    flow_set = FlowSet()
+    problems: list[str] = []
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"{directory}: no flow files (*.yaml)")
+    for path in files:
+        try:
+            loaded = load_flow_file(path, actions)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if loaded.flow.flow in flow_set.flows:
+            problems.append(f"{path}: flow name {loaded.flow.flow!r} is used twice")
+        flow_set.flows[loaded.flow.flow] = loaded
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return flow_set
+
+
+def load_flow_file(path: Path, actions: set[str]) -> LoadedFlow:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        flow = Flow.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {details}") from exc
+    problems = [f"{path}: {p}" for p in check_flow(flow, actions)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    warnings = tuple(f"{path}: {w}" for w in _long_lines(flow))
+    # A step's fingerprint covers only its question: new wording keeps a runner where they are,
+    # new or renamed choices send them back to the start politely.
+    hashes = {name: _fingerprint(step.ask.model_dump(mode="json") if step.ask else None)
+              for name, step in flow.steps.items()}
+    version = f"{flow.version}-{_fingerprint(flow.model_dump(mode='json'))[:8]}"
+    return LoadedFlow(flow=flow, path=path, version=version, step_hashes=hashes, warnings=warnings)
+
+
+def check_flow(flow: Flow, actions: set[str]) -> list[str]:
+    """Every problem in one flow, each naming the step."""
+    problems: list[str] = []
+    for name, target in _entry_points(flow):
+        if target not in flow.steps:
+            problems.append(f"{name} goes to unknown step {target!r}")
+    for step_name, step in flow.steps.items():
+        where = f"step {step_name!r}"
+        problems += [f"{where}: goes to unknown step {t!r}" for t in _targets(step) if t not in flow.steps]
+        problems += [f"{where}: unknown action {a!r}" for a in _actions(step) if a not in actions]
+        problems += [f"{where}: {p}" for p in _limits(flow, step)]
+    for keyword in flow.keywords:
+        if keyword.action is not None and keyword.action not in actions:
+            problems.append(f"keyword {keyword.words}: unknown action {keyword.action!r}")
+    unreachable = set(flow.steps) - _reachable(flow)
+    problems += [f"step {name!r} is unreachable" for name in sorted(unreachable)]
+    for step_name in flow.steps:
+        count = _max_messages(flow, step_name, set())
+        if count > MAX_MESSAGES:
+            problems.append(f"step {step_name!r}: sends {count} messages in one reply (LINE allows {MAX_MESSAGES})")
+    return problems
+
+
+def _entry_points(flow: Flow) -> list[tuple[str, str]]:
+    points = [("start", flow.start), ("on_follow", flow.on_follow), ("help", flow.help)]
+    if flow.on_unblock:
+        points.append(("on_unblock", flow.on_unblock))
+    if flow.stale:
+        points.append(("stale", flow.stale))
+    points += [(f"keyword {k.words}", k.goto) for k in flow.keywords if k.goto]
+    return points
+
+
+def _choices(step: Step) -> list[Choice]:
+    found = list(step.ask.choices) if step.ask else []
+    for message in _all_specs(step.messages):
+        if isinstance(message, ButtonsMessage):
+            found += message.buttons.choices
+    return found
+
+
+def _all_specs(specs: Iterable[MessageSpec]) -> Iterator[MessageSpec]:
+    for spec in specs:
+        yield spec
+        if isinstance(spec, VariantsMessage):
+            yield from spec.variants
+
+
+def _targets(step: Step) -> list[str]:
+    targets = [c.goto for c in _choices(step) if c.goto]
+    targets += [r.goto for r in step.route]
+    if step.next:
+        targets.append(step.next)
+    return targets
+
+
+def _actions(step: Step) -> list[str]:
+    found = [c.action for c in _choices(step) if c.action]
+    return found + ([step.action] if step.action else [])
+
+
+def _reachable(flow: Flow) -> set[str]:
+    seen: set[str] = set()
+    todo = [target for _, target in _entry_points(flow)]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in flow.steps:
+            continue
+        seen.add(name)
+        todo += _targets(flow.steps[name])
+    return seen
+
+
+def _max_messages(flow: Flow, step_name: str, visiting: set[str]) -> int:
+    """Messages one reply carries when it reaches ``step_name`` (following next/route, not questions)."""
+    step = flow.steps.get(step_name)
+    if step is None or step_name in visiting:
+        return 0
+    visiting = visiting | {step_name}
+    onward = [step.next] if step.next else [r.goto for r in step.route]
+    return len(step.messages) + max((_max_messages(flow, t, visiting) for t in onward), default=0)
+
+
+def _limits(flow: Flow, step: Step) -> list[str]:
+    problems: list[str] = []
+    if step.ask and len(step.ask.choices) > MAX_QUICK_REPLIES:
+        problems.append(f"{len(step.ask.choices)} choices (LINE allows {MAX_QUICK_REPLIES} quick replies)")
+    if step.ask and not step.messages:
+        problems.append("asks a question but sends no message to attach the choices to")
+    for choice in _choices(step):
+        if len(choice.label) > MAX_LABEL:
+            problems.append(f"label {choice.label!r} is {len(choice.label)} characters (max {MAX_LABEL})")
+    for spec in _all_specs(step.messages):
+        problems += _message_limits(flow, spec)
+    return problems
+
+
+def _message_limits(flow: Flow, spec: MessageSpec) -> list[str]:
+    if isinstance(spec, TextMessage) and not 0 < len(spec.text) <= MAX_TEXT:
+        return [f"text of {len(spec.text)} characters (1 to {MAX_TEXT})"]
+    if isinstance(spec, ButtonsMessage):
+        problems = []
+        if len(spec.buttons.choices) > MAX_CARD_BUTTONS:
+            problems.append(f"a card with {len(spec.buttons.choices)} buttons (max {MAX_CARD_BUTTONS})")
+        if len(spec.buttons.text) > MAX_BUTTON_TEXT:
+            problems.append(f"card text of {len(spec.buttons.text)} characters (max {MAX_BUTTON_TEXT})")
+        return problems
+    if isinstance(spec, VideoCardMessage | VideoMessage):
+        names = spec.videos if isinstance(spec, VideoCardMessage) else [spec.video]
+        problems = [f"unknown video {n!r}" for n in names if n not in flow.videos]
+        for n in names:
+            video = flow.videos.get(n)
+            if video and (video.url.scheme != "https" or video.thumbnail.scheme != "https"):
+                problems.append(f"video {n!r}: LINE needs https URLs")
+            if video and isinstance(spec, VideoMessage) and video.mp4_url is None:
+                problems.append(f"video {n!r}: a video message needs mp4_url")
+            if video and len(video.title) > MAX_ALT_TEXT:
+                problems.append(f"video {n!r}: title over {MAX_ALT_TEXT} characters")
+        return problems
+    return []
+
+
+def _long_lines(flow: Flow) -> list[str]:
+    warnings = []
+    for name, step in flow.steps.items():
+        for spec in _all_specs(step.messages):
+            text = spec.text if isinstance(spec, TextMessage) else ""
+            for line in text.splitlines():
+                if len(line) > PHONE_LINE_CHARS:
+                    warnings.append(f"step {name!r}: a line of {len(line)} characters may wrap: {line[:12]}…")
+    return warnings
+
+
+def _fingerprint(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,162 @@
+"""What a flow file may say: the schema the loader checks every YAML file against.
+
+A flow is a set of named steps. A step sends up to five messages, then either asks a question (quick-reply
+choices, each leading somewhere), routes on earlier answers, or moves on. Content (every text, label, video
+URL and thumbnail) is data here; behaviour that needs code is named as an ``action`` (booking, data
+deletion...) and provided by the bot.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+# LINE's limits (Messaging API reference); the loader turns a breach into a start-up error.
+MAX_MESSAGES = 5
+MAX_QUICK_REPLIES = 13
+MAX_LABEL = 20
+MAX_TEXT = 5000
+MAX_BUTTON_TEXT = 160
+MAX_ALT_TEXT = 400
+
+Condition = dict[str, str | list[str] | bool]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Strict):
+    """One thing a runner can tap: it records an answer and leads to a step, an action or a web page."""
+
+    label: str
+    value: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    goto: str | None = None
+    action: str | None = None
+    uri: HttpUrl | None = None
+    style: Literal["primary", "secondary", "link"] = "secondary"
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Choice:
+        targets = [t for t in (self.goto, self.action, self.uri) if t is not None]
+        if len(targets) != 1:
+            raise ValueError(f"choice {self.label!r} needs exactly one of goto, action, uri")
+        return self
+
+
+class Ask(_Strict):
+    """A question answered by tapping a quick reply (typing the label works too)."""
+
+    key: str
+    choices: list[Choice]
+
+
+class Route(_Strict):
+    """Where to go next; the first route whose ``when`` matches the answers wins."""
+
+    when: Condition = Field(default_factory=dict)
+    goto: str
+
+
+class Video(_Strict):
+    """A self-care video: where it lives, its thumbnail, and what the card says."""
+
+    title: str
+    url: HttpUrl
+    thumbnail: HttpUrl
+    description: str = ""
+    duration: str = ""
+    button_label: str = "動画を見る"
+    #: A direct MP4, needed only for LINE's own video message (cards link to ``url``).
+    mp4_url: HttpUrl | None = None
+
+
+class TextMessage(_Strict):
+    text: str
+    when: Condition = Field(default_factory=dict)
+
+
+class ButtonsMessage(_Strict):
+    """A card with a short text and up to four buttons (a flex bubble)."""
+
+    class Body(_Strict):
+        title: str | None = None
+        text: str
+        choices: list[Choice]
+
+    buttons: Body
+    when: Condition = Field(default_factory=dict)
+
+
+class VideoCardMessage(_Strict):
+    """A card per video (thumbnail, title, dose, "watch" button); several make a carousel."""
+
+    videos: list[str] = Field(min_length=1, max_length=10)
+    when: Condition = Field(default_factory=dict)
+
+
+class VideoMessage(_Strict):
+    """LINE's own video message, which reports ``videoPlayComplete`` when watched to the end."""
+
+    video: str
+    when: Condition = Field(default_factory=dict)
+
+
+class VariantsMessage(_Strict):
+    """One message whose content depends on the answers: the first matching variant is sent."""
+
+    variants: list[Annotated[TextMessage | ButtonsMessage | VideoCardMessage | VideoMessage, Field()]]
+    when: Condition = Field(default_factory=dict)
+
+
+MessageSpec = TextMessage | ButtonsMessage | VideoCardMessage | VideoMessage | VariantsMessage
+
+
+class Step(_Strict):
+    messages: list[MessageSpec] = Field(default_factory=list)
+    ask: Ask | None = None
+    route: list[Route] = Field(default_factory=list)
+    next: str | None = None
+    tags: list[str] = Field(default_factory=list, description="set when the step is reached")
+    action: str | None = Field(default=None, description="an action the bot runs when the step is reached")
+
+    @model_validator(mode="after")
+    def _one_way_on(self) -> Step:
+        ways = sum(bool(x) for x in (self.ask, self.route, self.next))
+        if ways > 1:
+            raise ValueError("a step has at most one of ask, route, next")
+        return self
+
+
+class Keyword(_Strict):
+    """Typed words that work at any point of the conversation."""
+
+    words: list[str] = Field(min_length=1)
+    goto: str | None = None
+    action: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Keyword:
+        if (self.goto is None) == (self.action is None):
+            raise ValueError(f"keyword {self.words} needs exactly one of goto, action")
+        return self
+
+
+class Flow(_Strict):
+    """A whole flow file."""
+
+    flow: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    version: int | str
+    title: str
+    start: str
+    on_follow: str
+    on_unblock: str | None = None
+    help: str
+    stale: str | None = Field(default=None, description="sent when a runner taps an old question")
+    reset_text: str = "内容を新しくしました。\nお手数ですが、もう一度はじめからお答えください。"
+    videos: dict[str, Video] = Field(default_factory=dict)
+    keywords: list[Keyword] = Field(default_factory=list)
+    steps: dict[str, Step]
+    follow_ups: list[dict[str, Any]] = Field(default_factory=list)

@@ -1,0 +1,46 @@
+"""A runner's conversation state, as stored in Redis (one JSON value per runner).
+
+It carries the flow's name and version and the fingerprint of the question being asked, so a deploy that
+changes the flow can tell whether a pending answer still means what it meant.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class ConversationState:
+    flow: str = ""
+    version: str = ""
+    step: str | None = None
+    step_hash: str | None = None
+    #: Bumped every time a question is asked; a tap carries it, so an old or doubled tap is recognised.
+    turn: int = 0
+    answers: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    started_at: float | None = None
+    updated_at: float | None = None
+    #: Anything the bot's services keep per runner (booking in progress, hand-off...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_tags(self, tags: list[str]) -> None:
+        for tag in tags:
+            if tag not in self.tags:
+                self.tags.append(tag)
+
+    def remove_tags(self, prefix: str) -> None:
+        self.tags = [t for t in self.tags if not t.startswith(prefix)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> ConversationState:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)

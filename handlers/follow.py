@@ -1,0 +1,13 @@
+"""``follow``: a runner added the account — or unblocked it (``follow.isUnblocked``): greet as a return."""
+
+from __future__ import annotations
+
+from bot.events import Event
+from flows.context import Conversation
+
+
+async def handle(event: Event, conv: Conversation) -> None:
+    follow = event.raw.get("follow")
+    unblocked = bool(isinstance(follow, dict) and follow.get("isUnblocked"))
+    conv.state.extra["following"] = True
+    await conv.services.engine.follow(conv, unblocked=unblocked)

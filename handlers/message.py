@@ -1,0 +1,16 @@
+"""``message``: typed text drives the conversation; anything else (a sticker, a photo) gets short help."""
+
+from __future__ import annotations
+
+from bot.events import Event
+from flows.context import Conversation
+
+
+async def handle(event: Event, conv: Conversation) -> None:
+    message = event.raw.get("message")
+    message = message if isinstance(message, dict) else {}
+    engine = conv.services.engine
+    if message.get("type") == "text" and str(message.get("text", "")).strip():
+        await engine.text(conv, str(message["text"]))
+    else:
+        await engine.help(conv)

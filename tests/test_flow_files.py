@@ -1,0 +1,99 @@
+"""Flow files are checked at start-up: a mistake is refused with the file and the step named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import builtin_actions  # noqa: F401
+from bot.clinic import ConfigError
+from bot.settings import ROOT
+from flows.actions import actions
+from flows.loader import load_flows
+
+SHIPPED = yaml.safe_load((ROOT / "flows" / "knee_back.yaml").read_text(encoding="utf-8"))
+
+
+def write_flow(tmp_path: Path, flow: dict[str, object]) -> Path:
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(flow, allow_unicode=True), encoding="utf-8")
+    return tmp_path
+
+
+def refused(tmp_path: Path, flow: dict[str, object]) -> str:
+    with pytest.raises(ConfigError) as error:
+        load_flows(write_flow(tmp_path, flow), actions)
+    message = str(error.value)
+    assert "broken.yaml" in message
+    return message
+
+
+def copy() -> dict[str, object]:
+    return yaml.safe_load(yaml.safe_dump(SHIPPED, allow_unicode=True))
+
+
+def test_the_shipped_flows_load() -> None:
+    flows = load_flows(ROOT / "flows", actions)
+    assert flows.get("knee_back") is not None
+
+
+def test_a_choice_leading_to_an_unknown_step_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["steps"]["where"]["ask"]["choices"][0]["goto"] = "nowhere"  # type: ignore[index]
+    assert "step 'where': goes to unknown step 'nowhere'" in refused(tmp_path, flow)
+
+
+def test_an_unreachable_step_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["steps"]["orphan"] = {"messages": [{"text": "誰も来ない"}]}  # type: ignore[index]
+    assert "step 'orphan' is unreachable" in refused(tmp_path, flow)
+
+
+def test_a_label_longer_than_line_allows_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["steps"]["feel"]["ask"]["choices"][0]["label"] = "とても長いラベルでLINEの二十文字の上限を超えています"  # type: ignore[index]
+    assert "step 'feel'" in refused(tmp_path, flow) and "max 20" in refused(tmp_path, flow)
+
+
+def test_more_than_thirteen_choices_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    choices = [{"label": f"選択{i}", "value": str(i), "goto": "feel"} for i in range(14)]
+    flow["steps"]["where"]["ask"]["choices"] = choices  # type: ignore[index]
+    assert "14 choices" in refused(tmp_path, flow)
+
+
+def test_more_than_five_messages_in_one_reply_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["steps"]["stale"]["messages"] = [{"text": f"{i}"} for i in range(6)]  # type: ignore[index]
+    assert "step 'stale': sends 6 messages" in refused(tmp_path, flow)
+
+
+def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["keywords"].append({"words": ["魔法"], "action": "magic.cure"})  # type: ignore[attr-defined]
+    assert "unknown action 'magic.cure'" in refused(tmp_path, flow)
+
+
+def test_a_video_without_https_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["videos"]["outer"]["url"] = "http://example.com/v"  # type: ignore[index]
+    assert "video 'outer': LINE needs https URLs" in refused(tmp_path, flow)
+
+
+def test_a_reference_to_an_unknown_video_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["steps"]["video_only"]["messages"][1]["variants"][0]["videos"] = ["missing"]  # type: ignore[index]
+    assert "unknown video 'missing'" in refused(tmp_path, flow)
+
+
+def test_the_app_refuses_to_start_with_a_broken_flow(tmp_path: Path) -> None:
+    from bot.runtime import build_services
+    from bot.settings import Settings
+    from bot.store import connect
+
+    flow = copy()
+    flow["start"] = "gone"
+    settings = Settings(flows_dir=write_flow(tmp_path, flow))
+    with pytest.raises(ConfigError, match="start goes to unknown step 'gone'"):
+        build_services(settings, connect(None))
