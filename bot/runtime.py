@@ -51,6 +51,8 @@ class Runtime:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     #: Run after a runner is forgotten (unfollow, 「データ削除」): delete what other services keep.
     forget_hooks: list[Callable[[str], Awaitable[object]]] = field(default_factory=list)
+    #: Run after an event's new state is stored (not for a forgotten runner): follow-ups, counters, indexes.
+    commit_hooks: list[Callable[[Conversation], Awaitable[object]]] = field(default_factory=list)
     #: Long-running loops a worker runs (the scheduler); the web process runs them only in local mode.
     worker_loops: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
@@ -69,6 +71,9 @@ class Runtime:
             await self.store.redis.delete(keys.profile(conv.user_id))
             for hook in self.forget_hooks:
                 await hook(conv.user_id)
+            return
+        for commit_hook in self.commit_hooks:
+            await commit_hook(conv)
 
     def start_worker_loops(self) -> None:
         for make_loop in self.worker_loops:

@@ -42,6 +42,12 @@ class Conversation:
     unrecognized: str | None = None
     #: Set by a handler that must not answer (e.g. a person is handling this runner).
     silent: bool = False
+    #: The tags the runner had before this event, so services can react to what is new.
+    initial_tags: tuple[str, ...] = ()
+
+    def new_tags(self) -> list[str]:
+        """Tags this event added (``check_done``, ``red_flag``...): what follow-ups and counters react to."""
+        return [t for t in self.state.tags if t not in self.initial_tags]
 
     def say(self, *messages: Message) -> None:
         self.replies.extend(messages)

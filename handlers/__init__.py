@@ -46,9 +46,11 @@ async def handle_event(services: Services, event: Event) -> Conversation | None:
 
 async def open_conversation(services: Services, event: Event) -> Conversation:
     raw = await services.store.redis.get(keys.state(event.chat_id))
+    state = ConversationState.from_json(raw)
     return Conversation(
         user_id=event.chat_id,
-        state=ConversationState.from_json(raw),
+        state=state,
+        initial_tags=tuple(state.tags),
         now=dt.datetime.now(services.clinic.tz),
         event_id=event.id,
         services=services,

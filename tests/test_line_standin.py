@@ -356,3 +356,12 @@ def test_line_bot_sdk_talks_to_the_stand_in(line_standin: StandinServer) -> None
     assert conflict.value.status == 409
     assert line_standin.texts_for(USER) == ["from the SDK"]
     assert line_standin.state.invalid_requests == []
+
+
+def test_jpeg_dimensions_are_read_from_the_frame_header() -> None:
+    from bot.line_standin.app import _image_size
+
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 843, 2500, 1) + b"\x01\x11\x00"
+    assert _image_size(b"\xff\xd8" + app0 + sof0 + b"\xff\xd9") == (2500, 843)
+    assert _image_size(b"not an image") is None
