@@ -18,7 +18,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None)
     worker = commands.add_parser("worker", help="run extra consumers and the scheduled sends (needs REDIS_URL)")
     worker.add_argument("--consumers", type=int, default=2)
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve this worker's Prometheus metrics (LINE calls, handling times) on PORT")
     commands.add_parser("check", help="check settings, flows and the clinic file; print what is wrong")
+    richmenu = commands.add_parser("richmenu", help="draw the rich menu and make it the default (idempotent)")
+    richmenu.add_argument("--dry-run", nargs="?", const="richmenu.png", default=None, metavar="PATH",
+                          help="only write the PNG (default richmenu.png); LINE is not called")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -26,12 +31,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from bot.worker import run_worker
 
-        asyncio.run(run_worker(load_settings(), consumers=args.consumers))
+        asyncio.run(run_worker(load_settings(), consumers=args.consumers, metrics_port=args.metrics_port))
         return 0
     if args.command == "check":
         from bot.check import run_check
 
         return run_check(load_settings())
+    if args.command == "richmenu":
+        from pathlib import Path
+
+        from bot.richmenu import run_richmenu
+
+        dry_run = Path(args.dry_run) if args.dry_run is not None else None
+        return asyncio.run(run_richmenu(load_settings(), dry_run))
     parser.print_help()
     return 0
 
@@ -45,6 +57,12 @@ def _serve(host: str | None, port: int | None) -> int:
     # The app builds its own URLs (local mode's LINE stand-in) from HOST/PORT, so keep them in step.
     os.environ["HOST"] = host or settings.host
     os.environ["PORT"] = str(port or settings.port)
+    if settings.local_mode:  # say plainly where to look; no LINE channel means the simulator is the chat
+        from bot.simulator import simulator_url
+
+        local = settings.model_copy(update={"host": os.environ["HOST"], "port": int(os.environ["PORT"])})
+        print("Local mode: no LINE channel configured (LINE_CHANNEL_SECRET/ACCESS_TOKEN unset).", flush=True)
+        print(f"Simulator: {simulator_url(local)}", flush=True)
     uvicorn.run("bot.app:app", host=os.environ["HOST"], port=int(os.environ["PORT"]),
                 proxy_headers=True, forwarded_allow_ips="*", log_level="warning")
     return 0

@@ -15,10 +15,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from linebot.v3 import SignatureValidator
 
+from bot.admin import mount as mount_admin
+from bot.booking import api as booking_api
 from bot.events import Event
+from bot.followups.api import mount as mount_followups
 from bot.logs import configure_logging
+from bot.observability import mount as mount_observability
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, load_settings
+from bot.simulator import mount as mount_simulator
 from bot.webhook import create_webhook_router
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,11 @@ def _mount_extras(app: FastAPI, settings: Settings) -> None:
     mounts: list[Callable[[FastAPI, Settings], None]] = []
     for mount in mounts:
         mount(app, settings)
+    booking_api.mount(app, settings)
+    mount_simulator(app, settings)  # local mode only: LINE stand-in at /_line, chat simulator
+    mount_observability(app, settings)  # GET /metrics, a request id on every log line
+    mount_admin(app, settings)  # /admin: staff dashboard (login, bookings, inbox, funnel, content)
+    mount_followups(app, settings)  # /admin/api/users, /admin/api/messages, /v/<flow>/<video> redirect
 
 
 app = create_app()

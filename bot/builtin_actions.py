@@ -57,10 +57,3 @@ async def delete_my_data(conv: Conversation, params: Params) -> None:
         "またいつでも「最初から」と送って\n"
         "チェックを始められます。"
     )
-
-
-@actions.register("booking.start")
-async def booking_by_phone(conv: Conversation, params: Params) -> None:
-    """Booking by phone and hours; the chat booking service replaces this when it is installed."""
-    clinic = conv.services.clinic
-    conv.say_text(f"ご予約はお電話で承ります。\n{clinic.name}\n{clinic.phone}\n\n■受付時間\n{opening_hours_text(clinic)}")

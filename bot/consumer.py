@@ -17,6 +17,7 @@ from typing import Any
 
 from bot import metrics
 from bot.events import Event
+from bot.logs import correlation_id
 from bot.outbox import Outbox, OutboxEntry, batches
 from bot.queue import EventQueue
 from bot.store import keys
@@ -26,7 +27,13 @@ log = logging.getLogger(__name__)
 
 Handle = Callable[[Event], Awaitable[Conversation | None]]
 
-LOCK_MS = 60_000
+LOCK_MS = 10_000
+#: A consumer renews the lock of the runner it drains this often, so the lock outlives a slow LINE call while
+#: a killed consumer's lock expires within LOCK_MS. (It was a fixed 60 s: runners being drained at a crash
+#: waited a minute for their answer — found by tests/test_resilience_kill.py.)
+LOCK_RENEW_S = LOCK_MS / 3000
+#: An event whose handling raised this many times is set aside as a dead letter.
+MAX_ATTEMPTS = 3
 
 _TAKE_LOCK = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0"
 _KEEP_LOCK = """
@@ -41,6 +48,7 @@ if redis.call('LLEN', KEYS[2]) > 0 or redis.call('LLEN', KEYS[3]) > 0 then retur
 redis.call('DEL', KEYS[1])
 return 1
 """
+_RELEASE_MINE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
 # Store what handling an event decided — new state, answer to send — and take the event off the inbox,
 # in one step. If the inbox head is no longer this event, someone else handled it: change nothing.
 _COMMIT = """
@@ -71,6 +79,7 @@ class Consumer:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_reclaim = 0.0
+        self._poisoned: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; in-flight runners are finished, not abandoned."""
@@ -134,7 +143,7 @@ class Consumer:
             start_id="0-0", count=64,
         )
         claimed = result[1] if isinstance(result, list | tuple) and len(result) > 1 else []
-        metrics.QUEUE_DEPTH.set(len(claimed))
+        metrics.RECLAIMED.inc(len(claimed))
         for entry_id, fields in claimed:
             if fields:  # a trimmed entry comes back empty
                 await self._slots.acquire()
@@ -146,6 +155,7 @@ class Consumer:
 
     async def _take_notice(self, entry_id: str, chat_id: str) -> None:
         try:
+            correlation_id.set(f"notice:{entry_id}")  # this task's own context; an event id replaces it
             finished = await self.drain(chat_id) if chat_id else True
         except Exception:
             log.exception("handling a runner's events failed; the notice will be retried")
@@ -166,10 +176,12 @@ class Consumer:
         lock = keys.lock(chat_id)
         if not await redis.eval(_TAKE_LOCK, 1, lock, token, LOCK_MS):
             return False  # another consumer is on it; this notice waits and is reclaimed later
+        renewing = asyncio.create_task(self._renew(lock, token))
         try:
             while True:
                 if not await self.outbox.flush(chat_id):
-                    return False  # LINE is unavailable: keep everything, try again later
+                    await self._let_go(lock, token)
+                    return False  # LINE is unavailable: keep everything; the notice is retried later
                 released = await redis.eval(_RELEASE_IF_IDLE, 3, lock, keys.inbox(chat_id),
                                             keys.outbox(chat_id), token)
                 if released != 0:
@@ -177,9 +189,20 @@ class Consumer:
                 await redis.eval(_KEEP_LOCK, 1, lock, token, LOCK_MS)
                 await self._handle_head(chat_id)
         except BaseException:
-            await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end",
-                             1, lock, token)
+            await self._let_go(lock, token)
             raise
+        finally:
+            renewing.cancel()
+
+    async def _renew(self, lock: str, token: str) -> None:
+        """Keep our lock while we drain (a no-op once it is released or another consumer holds it)."""
+        while True:
+            await asyncio.sleep(LOCK_RENEW_S)
+            with contextlib.suppress(Exception):
+                await self.store.redis.eval(_KEEP_LOCK, 1, lock, token, LOCK_MS)
+
+    async def _let_go(self, lock: str, token: str) -> None:
+        await self.store.redis.eval(_RELEASE_MINE, 1, lock, token)
 
     async def _handle_head(self, chat_id: str) -> None:
         redis = self.store.redis
@@ -187,17 +210,51 @@ class Consumer:
         if raw is None:
             return
         event = Event.loads(raw)
-        conv = await self.handle(event)
+        correlation_id.set(event.id)  # every log line about this event (and its sends) carries it
+        try:
+            conv = await self.handle(event)
+        except Exception:
+            if not await self._give_up_after_repeated_failures(chat_id, event, raw):
+                raise
+            conv = None
         state_json, entry_json = "-", ""
         if conv is not None:
             state_json = "" if conv.forget else conv.state.to_json()
             entry_json = self._outbox_entry(event, conv)
+        elif event.id in self._poisoned:
+            entry_json = self._apology(event)
         committed = await redis.eval(_COMMIT, 3, keys.state(chat_id), keys.inbox(chat_id),
                                      keys.outbox(chat_id), raw, state_json, entry_json,
                                      self.state_ttl_seconds)
         if committed and conv is not None and self.after_commit is not None:
             await self.after_commit(conv)
         metrics.HANDLING.observe(max(0.0, time.time() - event.received_at))
+
+    async def _give_up_after_repeated_failures(self, chat_id: str, event: Event, raw: str) -> bool:
+        """An event that fails every time must not block the runner forever: after a few tries it is set
+        aside (for a developer to look at) and the runner gets an apology instead of silence."""
+        redis = self.store.redis
+        failures_key = keys.failures(chat_id, event.id)
+        failures = int(await redis.incr(failures_key))
+        await redis.expire(failures_key, 24 * 3600)
+        log.exception("handling an event failed", extra={"event_id": event.id, "event_type": event.type,
+                                                          "attempt": failures})
+        if failures < MAX_ATTEMPTS:
+            return False
+        await redis.lpush(keys.DEAD_LETTERS, raw)
+        await redis.ltrim(keys.DEAD_LETTERS, 0, 999)
+        self._poisoned.add(event.id)
+        return True
+
+    def _apology(self, event: Event) -> str:
+        self._poisoned.discard(event.id)
+        if not event.is_one_to_one or event.type in {"unfollow", "leave", "memberLeft"}:
+            return ""
+        sorry = {"type": "text", "text": "申し訳ありません。\nうまく処理できませんでした。\n"
+                                         "お手数ですが、もう一度お試しください。"}
+        entry = OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
+                            received_at=event.received_at, batches=[[sorry]])
+        return entry.dumps()
 
     @staticmethod
     def _outbox_entry(event: Event, conv: Conversation) -> str:

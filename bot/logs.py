@@ -12,6 +12,11 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
+
+#: What this log line is about: an HTTP request id (``bot.observability`` middleware) or the
+#: webhookEventId a consumer is handling. Every line carries it as ``id`` so one story can be followed.
+correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
@@ -28,6 +33,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if (current := correlation_id.get()) is not None:
+            entry["id"] = current
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
@@ -43,6 +50,8 @@ class PlainFormatter(JsonFormatter):
     def format(self, record: logging.LogRecord) -> str:
         extras = {k: v for k, v in vars(record).items() if k not in _STANDARD}
         text = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        if (current := correlation_id.get()) is not None:
+            text += f" id={current}"
         if extras:
             text += " " + " ".join(f"{k}={v}" for k, v in extras.items())
         if record.exc_info:
@@ -58,3 +67,8 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True, secrets: I
     root.setLevel(level.upper())
     # Access logs would carry nothing sensitive, but they drown the events; uvicorn's are kept at warning.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # uvicorn installs its own plain-text handlers before importing the app; route its lines through ours
+    # so every line the process writes is JSON (and scrubbed).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True

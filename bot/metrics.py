@@ -11,7 +11,11 @@ HANDLING = Histogram(
     "From acceptance to the answer being sent",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-QUEUE_DEPTH = Gauge("bot_queue_pending", "Queue notices read but not yet acknowledged")
+QUEUE_DEPTH = Gauge("bot_queue_pending", "Queue notices read but not yet acknowledged (XPENDING, on scrape)")
+STREAM_LENGTH = Gauge("bot_queue_length", "Queue notices in the stream, taken or not (XLEN, on scrape)")
+DEAD_LETTERS = Gauge("bot_dead_letters", "Events set aside after failing repeatedly (on scrape)")
+RECLAIMED = Counter("bot_queue_reclaimed_total", "Notices taken over from a consumer that stalled or died")
+STORE_UP = Gauge("bot_store_up", "1 when the store answered the last scrape's ping")
 LINE_CALLS = Counter("bot_line_api_calls_total", "Calls to LINE's API, by kind and status", ["kind", "status"])
 LINE_LATENCY = Histogram("bot_line_api_seconds", "LINE API call latency", ["kind"])
 BOOKINGS = Counter("bot_bookings_total", "Booking changes, by action", ["action"])

@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import builtin_actions  # noqa: F401  (registers the built-in actions)
 from bot.clinic import load_clinic
@@ -129,3 +129,8 @@ async def build_runtime(settings: Settings, store: Store | None = None) -> Runti
         if result is not None:
             await result
     return runtime
+
+
+from bot import booking  # noqa: E402,F401  (registers booking: after PLUGINS, which it appends to)
+from bot import followups as _followups  # noqa: E402,F401  (check-ins, tag index, video taps: appends to PLUGINS)
+from bot.admin import plugin as _admin_plugin  # noqa: E402,F401  (dashboard: inbox + funnel hooks)

@@ -15,6 +15,7 @@ leaves the job to be claimed again when the lease runs out; the inbox de-duplica
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -158,7 +159,5 @@ async def scheduler_loop(runtime: Runtime, interval_s: float = 5.0) -> None:
             await scheduler.run_due()
         except Exception as exc:
             log.warning("scheduler round failed", extra={"error": type(exc).__name__})
-        try:
+        with contextlib.suppress(TimeoutError):  # the interval passed: go round again
             await asyncio.wait_for(runtime.stop.wait(), timeout=interval_s)
-        except TimeoutError:
-            pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.clinic import Clinic
 from bot.events import Event
@@ -17,6 +18,9 @@ from flows.context import Conversation
 from flows.engine import Engine
 from flows.loader import FlowSet
 from flows.schema import Video
+
+if TYPE_CHECKING:
+    from bot.booking.service import BookingService
 
 # Remember a tap unless it is already remembered for another event; the same event handled again (after a
 # crash) is not mistaken for a second tap.
@@ -42,6 +46,8 @@ class Services:
     video_link_factory: Callable[[str], Callable[[str, Video], str]] | None = None
     #: Handlers for bot-made events (``x-reminder``, ``x-checkin``...), registered by the services that make them.
     internal_handlers: dict[str, Callable[[Event, Conversation], Awaitable[None]]] = field(default_factory=dict)
+    #: Chat booking (installed by the ``bot.booking`` plugin); ``None`` until then.
+    booking: BookingService | None = None
     _variables: dict[str, str] = field(default_factory=dict)
 
     def template_variables(self) -> dict[str, str]:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = None
     admin_token: SecretStr | None = None
+    #: Optional per-staff logins for the dashboard: "山田:password,佐藤:password" (the token works too).
+    admin_staff_passwords: SecretStr | None = None
+    #: While staff answer a runner by hand the bot keeps quiet for them; it resumes after this many minutes.
+    admin_handoff_minutes: int = Field(default=30, ge=1, le=24 * 60)
     clinic_config: Path = ROOT / "clinic.yaml"
     flows_dir: Path = ROOT / "flows"
     environment: str = Field(default="development", description="'production' refuses missing secrets")

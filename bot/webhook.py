@@ -63,6 +63,7 @@ def create_webhook_router(validator: SignatureValidator, queue: Acceptor, max_bo
                 metrics.EVENTS.labels(event.type or "unknown").inc()
             else:
                 metrics.DUPLICATES.inc()
+        log.info("webhook accepted", extra={"events": len(events), "new": sum(fresh)})  # counts only
         return JSONResponse({"status": "ok"})
 
     return router

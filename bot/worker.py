@@ -18,12 +18,16 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def run_worker(settings: Settings, consumers: int = 2) -> None:
+async def run_worker(settings: Settings, consumers: int = 2, metrics_port: int | None = None) -> None:
     configure_logging(settings.log_level, json_logs=settings.log_json,
                       secrets=[settings.channel_secret(), settings.access_token()])
     if settings.redis_url is None:
         raise SystemExit("a worker needs REDIS_URL: the embedded store lives inside the web process")
     runtime = await build_runtime(settings)
+    if metrics_port:  # a worker makes most LINE calls; without this its counters would never be scraped
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.stop.set)

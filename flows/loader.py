@@ -124,6 +124,9 @@ def check_flow(flow: Flow, actions: set[str]) -> list[str]:
     for keyword in flow.keywords:
         if keyword.action is not None and keyword.action not in actions:
             problems.append(f"keyword {keyword.words}: unknown action {keyword.action!r}")
+    follow_up_ids = [f.id for f in flow.follow_ups]
+    problems += [f"follow-up id {i!r} is used twice" for i in sorted(set(follow_up_ids))
+                 if follow_up_ids.count(i) > 1]
     unreachable = set(flow.steps) - _reachable(flow)
     problems += [f"step {name!r} is unreachable" for name in sorted(unreachable)]
     for step_name in flow.steps:
@@ -140,6 +143,7 @@ def _entry_points(flow: Flow) -> list[tuple[str, str]]:
     if flow.stale:
         points.append(("stale", flow.stale))
     points += [(f"keyword {k.words}", k.goto) for k in flow.keywords if k.goto]
+    points += [(f"follow-up {f.id!r}", f.step) for f in flow.follow_ups]  # the bot enters these by itself
     return points
 
 

@@ -8,7 +8,7 @@ deletion...) and provided by the bot.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
@@ -144,6 +144,32 @@ class Keyword(_Strict):
         return self
 
 
+class FollowUp(_Strict):
+    """A check-in the bot sends by itself, some time after a runner got a tag (e.g. ``video_sent``).
+
+    It is scheduled when ``after_tag`` first appears, waits out quiet hours, and is dropped at send time if
+    the runner has any of ``skip_if_tags`` (``booked`` by default: a booked runner is not chased), opted out
+    of follow-ups, or blocked the account. ``skip_if_tags: []`` lets it reach booked runners too.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    after_tag: str = Field(min_length=1)
+    delay_days: int = Field(default=0, ge=0, le=90)
+    delay_hours: int = Field(default=0, ge=0, le=23 * 90)
+    step: str
+    skip_if_tags: list[str] = Field(default_factory=lambda: ["booked"])
+
+    @model_validator(mode="after")
+    def _some_delay(self) -> FollowUp:
+        if self.delay_days == 0 and self.delay_hours == 0:
+            raise ValueError(f"follow-up {self.id!r} needs delay_days or delay_hours")
+        return self
+
+    @property
+    def delay_seconds(self) -> int:
+        return self.delay_days * 86_400 + self.delay_hours * 3_600
+
+
 class Flow(_Strict):
     """A whole flow file."""
 
@@ -159,4 +185,4 @@ class Flow(_Strict):
     videos: dict[str, Video] = Field(default_factory=dict)
     keywords: list[Keyword] = Field(default_factory=list)
     steps: dict[str, Step]
-    follow_ups: list[dict[str, Any]] = Field(default_factory=list)
+    follow_ups: list[FollowUp] = Field(default_factory=list)

@@ -10,4 +10,5 @@ async def handle(event: Event, conv: Conversation) -> None:
     follow = event.raw.get("follow")
     unblocked = bool(isinstance(follow, dict) and follow.get("isUnblocked"))
     conv.state.extra["following"] = True
+    conv.state.add_tags(["friend"])  # the funnel counts its first appearance as a friend added
     await conv.services.engine.follow(conv, unblocked=unblocked)

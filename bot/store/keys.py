@@ -43,10 +43,16 @@ def tap_guard(user_id: str, data: str) -> str:
     return _runner(user_id, f"tap:{data}")
 
 
+def failures(user_id: str, webhook_event_id: str) -> str:
+    """How often handling this event failed; past a limit it becomes a dead letter."""
+    return _runner(user_id, f"fail:{webhook_event_id}")
+
+
 def profile(user_id: str) -> str:
     """What the runner told us and what we know of them (tags, follow status)."""
     return _runner(user_id, "profile")
 
 
+DEAD_LETTERS = f"{PREFIX}:dead"
 EVENT_STREAM = f"{PREFIX}:events"
 CONSUMER_GROUP = "handlers"

@@ -1,0 +1,454 @@
+"""The five phases of ``python -m bench``; each returns a Markdown section with its table and commands."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+
+from bench import accounting, loadgen, mix
+from bench import fuzz as fuzzing
+from bench.procs import App, RedisServer, Standin, Worker, app_env, running
+
+P = loadgen.percentile
+BOT = "bot.app:app"
+BARE = "bench.baselines.bare:app"
+ECHO = "bench.baselines.echo:app"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}" if x == x else "n/a"
+
+
+def _warm(app: App, salt: str) -> None:
+    """A few events first, so imports, connections and caches are warm in every target alike."""
+    asyncio.run(loadgen.open_loop(app.url, mix.Schedule(14, salt), rate=100, salt=salt))
+    time.sleep(1.0)
+
+
+def _closed(app: App, standin: Standin, logdir: Path, salt: str, *, seconds: int, connections: int,
+            answers: bool, bodies_per_s: int = 5000) -> dict[str, Any]:
+    """wrk at full speed; for an app that answers later (the bot), wait for the answers to count them."""
+    schedule = mix.Schedule(max(1, seconds * bodies_per_s // 7), salt)
+    path = logdir / f"bodies-{salt}.txt"
+    loadgen.write_bodies(path, schedule, salt)
+    standin.reset()
+    t0 = time.monotonic()
+    result = loadgen.wrk(app.url, path, seconds=seconds, connections=connections)
+    unique = min(result.requests, len(schedule)) - result.non_2xx
+    handled_rate = float("nan")
+    if answers:
+        last = accounting.wait_answered(standin, unique, timeout=180)
+        stats = standin.stats()
+        answered = int(stats["replies"]) + int(stats["pushes"])
+        handled_rate = answered / max(1e-9, last - t0)
+    path.unlink()
+    return {"wrk": result, "handled_per_s": handled_rate}
+
+
+def _open(app: App, standin: Standin, salt: str, *, rate: float, seconds: float, answers: bool
+          ) -> dict[str, Any]:
+    schedule = mix.Schedule(max(1, int(rate * seconds) // 7 + 1), salt)
+    standin.reset()
+    res = asyncio.run(loadgen.open_loop(app.url, schedule, rate=rate, salt=salt, count=int(rate * seconds)))
+    e2e: list[float] = []
+    if answers:
+        accounting.wait_answered(standin, res.acked, timeout=60)
+        e2e = standin.stats()["e2e_ms"]
+    return {"res": res, "e2e": e2e}
+
+
+# --- 1. throughput -------------------------------------------------------------------------------------------
+def throughput(logdir: Path, *, quick: bool = False) -> str:
+    secs, conns, rate, open_secs = (4, 16, 300, 5) if quick else (6, 32, 300, 8)
+    rows: list[str] = []
+    cmds: list[str] = []
+    redis = RedisServer(logdir)
+    standin = Standin(logdir)
+    figures: dict[str, dict[str, Any]] = {}
+    with running(redis, standin):
+        for name, target in (("bare FastAPI 200", BARE), ("line-bot-sdk fastapi-echo", ECHO), ("this bot", BOT)):
+            redis.client().flushall()
+            app = App(target, app_env(standin, redis.url if target == BOT else None), logdir,
+                      name=target.split(":")[0].split(".")[-1])
+            with running(app):
+                _warm(app, f"w{len(rows)}")
+                closed = _closed(app, standin, logdir, f"t{len(rows)}", seconds=secs, connections=conns,
+                                 answers=target != BARE)
+                opened = _open(app, standin, f"o{len(rows)}", rate=rate, seconds=open_secs,
+                               answers=target != BARE)
+            w, o = closed["wrk"], opened["res"]
+            handled = w.rps if target == ECHO else closed["handled_per_s"]
+            figures[name] = {"rps": w.rps, "handled": handled}
+            rows.append(
+                f"| {name} | {w.rps:.0f} | {_fmt(handled)} | {w.p50_ms:.1f} | {w.p99_ms:.1f} | {w.non_2xx} | "
+                f"{o.acked}/{o.sent} | {_fmt(P(o.latencies_ms, 50))} | {_fmt(P(o.latencies_ms, 99))} | "
+                f"{_fmt(P(opened['e2e'], 50))} | {_fmt(P(opened['e2e'], 99))} |")
+            cmds.append(f"- {name}: `{app.command}`; `{w.command}`; open loop {rate}/s × {open_secs} s "
+                        f"(bench/loadgen.py, aiohttp)")
+    echo, bot, bare = figures["line-bot-sdk fastapi-echo"], figures["this bot"], figures["bare FastAPI 200"]
+    return "\n".join([
+        "## 1. Throughput and latency (signed webhook → queue → engine → Redis → reply at the stand-in)",
+        "",
+        f"Mix per runner: follow, start, where, feel, safety, timing (result with video), then a booking tap or "
+        f"unknown text (1 in 10 runners: a red flag, then unknown text). Booking: the chat booking service "
+        f"answers the 「相談を予約する」 tap if it is wired in this tree. wrk: {conns} connections, {secs} s, "
+        f"1 event per request, every body unique. Open loop: {rate} events/s, {open_secs} s.",
+        "",
+        "| target | wrk acks/s | handled events/s | wrk p50 ms | wrk p99 ms | non-2xx | open-loop acked "
+        f"| ack p50 ms @{rate}/s | ack p99 ms @{rate}/s | end-to-end p50 ms | end-to-end p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Ratios (same run): bot acks/s ÷ echo = {bot['rps'] / echo['rps']:.2f}; bot handled/s ÷ echo = "
+        f"{bot['handled'] / echo['handled']:.2f}; bot acks/s ÷ bare = {bot['rps'] / bare['rps']:.2f}; "
+        f"echo ÷ bare = {echo['rps'] / bare['rps']:.2f}.",
+        "",
+        "'handled events/s' for the bot: answers delivered at the stand-in ÷ time from the first request to the "
+        "last answer (the queue drains after wrk stops); for echo it equals its acks (it replies inline). "
+        "End-to-end: webhook sent → reply received by the stand-in (the send time travels in the reply token).",
+        "",
+        "Commands:",
+        *cmds,
+    ])
+
+
+# --- 2. cost growth ------------------------------------------------------------------------------------------
+def _template(client: Any, uid: str) -> list[tuple[str, bytes, int]]:
+    """The stored keys of one runner who went through the check (a realistic state), as DUMP payloads.
+    Transient keys (event ids, tap guards, lock, inbox, outbox) are not part of a stored runner."""
+    found = []
+    for key in client.scan_iter(match=f"lb:{{{uid}}}:*", count=1000):
+        what = key.split(":", 2)[2]
+        if what.startswith(("evt:", "tap:")) or what in {"lock", "inbox", "outbox"}:
+            continue
+        payload = client.dump(key)
+        found.append((what, payload, max(0, client.pttl(key))))
+    return found
+
+
+def _seed(redis: RedisServer, template: list[tuple[str, bytes, int]], start: int, stop: int) -> None:
+    import redis as redis_lib
+
+    raw = redis_lib.Redis(port=redis.port)
+    batch = 5000
+    for lo in range(start, stop, batch):
+        with raw.pipeline(transaction=False) as pipe:
+            for n in range(lo, min(stop, lo + batch)):
+                uid = mix.user_id(n, "seed")
+                for what, payload, ttl in template:
+                    pipe.restore(f"lb:{{{uid}}}:{what}", ttl, payload, replace=True)
+            pipe.execute()
+    raw.close()
+
+
+def growth(logdir: Path, *, quick: bool = False) -> str:
+    sizes = (1_000, 10_000) if quick else (1_000, 100_000, 1_000_000)
+    secs = 4 if quick else 5
+    redis = RedisServer(logdir)
+    standin = Standin(logdir)
+    rows = []
+    app = App(BOT, app_env(standin, redis.url), logdir, name="bot-growth")
+    with running(redis, standin, app):
+        _warm(app, "gw")
+        client = redis.client()
+        sample = mix.Schedule(14, "gw")
+        uid = next(u for u, k, _kind, _f in sample.items if k == 6)
+        template = _template(client, uid)
+        names = ", ".join(f"`lb:{{U…}}:{what}`" for what, _p, _t in template)
+        base = int(client.info("memory")["used_memory"])
+        seeded = 0
+        for size in sizes:
+            t0 = time.monotonic()
+            _seed(redis, template, seeded, size)
+            seed_s = time.monotonic() - t0
+            seeded = size
+            used = int(client.info("memory")["used_memory"])
+            per = (used - base) / size
+            closed = _closed(app, standin, logdir, f"g{size}", seconds=secs, connections=32, answers=True)
+            w = closed["wrk"]
+            rows.append(f"| {size:,} | {client.dbsize():,} | {used / 2**20:.1f} | {per:.0f} | {w.rps:.0f} | "
+                        f"{_fmt(closed['handled_per_s'])} | {w.p99_ms:.1f} | {seed_s:.1f} |")
+        client.close()
+    return "\n".join([
+        "## 2. Cost growth with stored runners",
+        "",
+        f"Seeded with pipelined RESTOREs of a real runner's keys after the check ({names}; their TTLs kept) on a "
+        f"throwaway redis-server; then wrk, {secs} s, 32 connections, new runners (the mix above). Bytes per "
+        "runner = (INFO used_memory − before seeding) ÷ runners.",
+        "",
+        "| stored runners | keys | used_memory MiB | bytes/runner | acks/s | handled events/s | ack p99 ms | "
+        "seed s |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Command: `{app.command}`, wrk as in 1.",
+    ])
+
+
+# --- 3. scale-out --------------------------------------------------------------------------------------------
+def scaleout(logdir: Path, *, quick: bool = False) -> str:
+    secs = 4 if quick else 6
+    fill = 1400 if quick else 2800
+    redis = RedisServer(logdir)
+    standin = Standin(logdir)
+    rows, rows_q, cmds = [], [], []
+    with running(redis, standin):
+        for workers in (1, 2):
+            redis.client().flushall()
+            app = App(BOT, app_env(standin, redis.url), logdir, workers=workers, name=f"bot-w{workers}")
+            with running(app):
+                _warm(app, f"sw{workers}")
+                closed = _closed(app, standin, logdir, f"s{workers}", seconds=secs, connections=32, answers=True)
+            w = closed["wrk"]
+            rows.append(f"| {workers} | {w.rps:.0f} | {_fmt(closed['handled_per_s'])} | {w.p50_ms:.1f} | "
+                        f"{w.p99_ms:.1f} |")
+            cmds.append(f"- `{app.command}`")
+        for queue_workers in (1, 2):
+            redis.client().flushall()
+            env = app_env(standin, redis.url, INLINE_CONSUMERS="0", INLINE_SCHEDULER="false")
+            app = App(BOT, env, logdir, name=f"bot-q{queue_workers}")
+            with running(app):
+                schedule = mix.Schedule(fill // 7, f"q{queue_workers}")
+                standin.reset()
+                res = asyncio.run(loadgen.open_loop(app.url, schedule, rate=1000, salt=f"q{queue_workers}"))
+                workers_ = [Worker(env, logdir, name=f"worker-q{queue_workers}-{i}") for i in range(queue_workers)]
+                with running(*workers_):
+                    deadline = time.monotonic() + 60
+                    while not standin.stats()["replies"] and time.monotonic() < deadline:
+                        time.sleep(0.02)  # start-up (imports: seconds on a busy machine) is not draining
+                    t0 = time.monotonic()
+                    last = accounting.wait_answered(standin, res.acked, timeout=180, settle=5)
+                stats = standin.stats()
+                answered = int(stats["replies"]) + int(stats["pushes"])
+                rows_q.append(f"| {queue_workers} | {res.acked} | {answered} | {last - t0:.1f} | "
+                              f"{answered / max(1e-9, last - t0):.0f} |")
+        cmds.append("- queue workers: `INLINE_CONSUMERS=0 INLINE_SCHEDULER=false uvicorn bot.app:app`, the backlog "
+                    "posted first, then N × `python -m bot worker --consumers 2` started; drain time from the first "
+                    "answer to the last (start-up excluded).")
+    return "\n".join([
+        "## 3. Scale-out on this 2-core machine",
+        "",
+        "Two uvicorn workers or two queue workers compete for the same 2 cores with Redis, the stand-in and the "
+        "load generator: on this machine a second process can at best use what is left, so the figures show "
+        "that scaling out works and costs nothing in correctness, not what a second machine would add.",
+        "",
+        "| uvicorn workers | acks/s | handled events/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        "| queue worker processes | backlog events | answered | drain s | drained events/s |",
+        "|---|---|---|---|---|",
+        *rows_q,
+        "",
+        "Commands:",
+        *cmds,
+    ])
+
+
+# --- 4. faults -----------------------------------------------------------------------------------------------
+async def _load_with(app_url: str, schedule: mix.Schedule, salt: str, rate: float,
+                     actions: list[tuple[float, Any]]) -> loadgen.OpenLoopResult:
+    """Open-loop load; each (at_seconds, fn) runs in a thread at that time (a kill, a restart, a fault)."""
+    async def timed() -> None:
+        t0 = time.monotonic()
+        for at, fn in actions:
+            await asyncio.sleep(max(0.0, at - (time.monotonic() - t0)))
+            await asyncio.to_thread(fn)
+
+    runner = asyncio.create_task(timed())
+    res = await loadgen.open_loop(app_url, schedule, rate=rate, salt=salt, max_seconds=600)
+    await runner
+    return res
+
+
+def _redeliver(app_url: str, schedule: mix.Schedule, salt: str, res: loadgen.OpenLoopResult
+               ) -> loadgen.OpenLoopResult:
+    """LINE redelivers what was not acknowledged: send those events again (same webhookEventId)."""
+    acked = set(res.acked_ids)
+    again = [i for i in range(len(schedule)) if schedule.signed(i, salt)[2] not in acked][: res.sent]
+    result = loadgen.OpenLoopResult()
+    for i in again:
+        one = asyncio.run(loadgen.open_loop(app_url, schedule, rate=1000, salt=salt, start=i, count=1))
+        result.sent += one.sent
+        result.acked_ids += one.acked_ids
+        result.acked_tokens += one.acked_tokens
+        for k, v in one.statuses.items():
+            result.statuses[k] = result.statuses.get(k, 0) + v
+    return result
+
+
+def _fault_row(name: str, standin: Standin, schedule_len: int, res: loadgen.OpenLoopResult,
+               again: loadgen.OpenLoopResult, timeout: float) -> str:
+    acked = list(zip(res.acked_ids + again.acked_ids, res.acked_tokens + again.acked_tokens, strict=True))
+    accounting.wait_answered(standin, len(dict(acked)), timeout=timeout, settle=5)
+    c = accounting.count(standin, res.sent, acked)
+    return (f"| {name} | {c.sent} | {res.acked} | {again.sent} | {c.acknowledged} | {c.handled} | "
+            f"{c.duplicated} | {c.lost} | {c.pushes} |")
+
+
+def faults(logdir: Path, *, quick: bool = False) -> str:
+    rate = 100
+    secs = 12 if quick else 20
+    line_fault_s = 6 if quick else 12
+    rows = []
+    standin = Standin(logdir)
+    with running(standin):
+        # a) SIGKILL the web process, later the worker, in the middle of load.
+        redis = RedisServer(logdir)
+        with running(redis):
+            env = app_env(standin, redis.url, RECLAIM_IDLE_MS="1000")
+            app = App(BOT, env, logdir, name="bot-kill")
+            worker = Worker(env, logdir, name="worker-kill")
+            with running(app, worker):
+                standin.reset()
+                schedule = mix.Schedule(rate * secs // 7, "k")
+
+                def kill_app() -> None:
+                    app.stop(signal.SIGKILL)
+                    app.start()
+
+                def kill_worker() -> None:
+                    worker.stop(signal.SIGKILL)
+                    worker.start()
+
+                res = asyncio.run(_load_with(app.url, schedule, "k", rate,
+                                             [(secs / 3, kill_app), (2 * secs / 3, kill_worker)]))
+                again = _redeliver(app.url, schedule, "k", res)
+                rows.append(_fault_row("SIGKILL web process, then worker", standin, len(schedule), res, again, 120))
+        # b) Redis restarted (AOF everysec) in the middle of load.
+        redis = RedisServer(logdir, aof=True)
+        with running(redis):
+            app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name="bot-aof")
+            with running(app):
+                standin.reset()
+                schedule = mix.Schedule(rate * secs // 7, "a")
+
+                def restart_redis() -> None:
+                    redis.stop()
+                    redis.start()
+
+                res = asyncio.run(_load_with(app.url, schedule, "a", rate, [(secs / 2, restart_redis)]))
+                again = _redeliver(app.url, schedule, "a", res)
+                rows.append(_fault_row("Redis restart (AOF, everysec)", standin, len(schedule), res, again, 120))
+        # c) LINE answers 500, then 429, then slowly (2 s), each for line_fault_s.
+        redis = RedisServer(logdir)
+        with running(redis):
+            app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name="bot-line")
+            with running(app):
+                standin.reset()
+                total = 3 * line_fault_s + 6
+                schedule = mix.Schedule(rate * total // 7, "l")
+                def only(mode: str, **spec: Any) -> Any:
+                    def switch() -> None:
+                        standin.clear_faults()
+                        standin.fault(mode, **spec)
+                    return switch
+
+                plan = [(2.0, only("status", status=500)), (2.0 + line_fault_s, only("status", status=429)),
+                        (2.0 + 2 * line_fault_s, only("slow", delay=2.0)),
+                        (2.0 + 3 * line_fault_s, standin.clear_faults)]
+                res = asyncio.run(_load_with(app.url, schedule, "l", rate, plan))
+                again = _redeliver(app.url, schedule, "l", res)
+                rows.append(_fault_row(f"LINE 500, 429, slow 2 s ({line_fault_s} s each)", standin,
+                                       len(schedule), res, again, 240))
+    return "\n".join([
+        "## 4. Faults: nothing lost, nothing twice",
+        "",
+        f"Open-loop load at {rate} events/s (the mix above). What the web process did not acknowledge (killed, "
+        "Redis away) is sent again afterwards, as LINE redelivers. Handled = the event's answer reached the "
+        "stand-in (its reply token consumed, or a push with the retry key derived from its webhookEventId); "
+        "duplicated = answered more than once; lost = acknowledged and never answered. RECLAIM_IDLE_MS=1000.",
+        "",
+        "| fault | sent | acked 1st time | redelivered | acknowledged | handled | duplicated | lost | "
+        "answers by push |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+
+
+# --- 5. bad input --------------------------------------------------------------------------------------------
+def fuzz(logdir: Path, *, quick: bool = False) -> str:
+    n_unsigned = 300 if quick else 5_000
+    n_signed = 300 if quick else 5_000
+    redis = RedisServer(logdir)
+    standin = Standin(logdir)
+    app = App(BOT, app_env(standin, redis.url), logdir, name="bot-fuzz")
+    statuses: dict[str, dict[int, int]] = {"unsigned": {}, "signed": {}}
+    with running(redis, standin, app), httpx.Client(base_url=app.url, timeout=10) as client:
+        standin.reset()
+
+        def run(kind: str, signed: bool, n: int) -> None:
+            @settings(max_examples=n, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))
+            @given(fuzzing.cases(signed=signed))
+            def prop(case: tuple[str, bytes, dict[str, str]]) -> None:
+                status = fuzzing.post(client, case[1], case[2])
+                statuses[kind][status] = statuses[kind].get(status, 0) + 1
+                assert status < 500, (status, case)
+
+            prop()
+
+        failures = []
+        for kind, signed, n in (("unsigned", False, n_unsigned), ("signed", True, n_signed)):
+            try:
+                run(kind, signed, n)
+            except AssertionError as exc:
+                failures.append(f"{kind}: {str(exc)[:300]}")
+            if kind == "unsigned":
+                time.sleep(1.0)
+                after_unsigned = standin.stats()
+                requests = httpx.get(f"{standin.base_url}/_standin/requests", timeout=10).json()["requests"]
+        time.sleep(2.0)
+        alive = app.proc is not None and app.proc.poll() is None
+        standin.reset()
+        check = mix.Schedule(1, "alive")
+        res = asyncio.run(loadgen.open_loop(app.url, check, rate=5, salt="alive", count=1))
+        answered = accounting.wait_answered(standin, 1, timeout=10) and standin.stats()["replies"]
+        admin = _admin_paths(app.url)
+    five = {k: sum(v for s, v in d.items() if s >= 500) for k, d in statuses.items()}
+    return "\n".join([
+        "## 5. Bad input",
+        "",
+        f"hypothesis ({', '.join(f'{k}: {sum(d.values())} cases' for k, d in statuses.items())}; bodies: webhook-"
+        "shaped JSON with odd fields, any JSON, any bytes, any text; headers: signature right / wrong secret / "
+        "missing / junk, several Content-Types) against the running bot over HTTP.",
+        "",
+        "| check | result |",
+        "|---|---|",
+        f"| statuses, unsigned | {dict(sorted(statuses['unsigned'].items()))} |",
+        f"| statuses, signed | {dict(sorted(statuses['signed'].items()))} |",
+        f"| 5xx | {five} |",
+        f"| calls to LINE after the unsigned cases | {len(requests)} (answers {after_unsigned['replies']}) |",
+        f"| bot process alive after all cases | {alive} |",
+        f"| a runner's follow answered after the fuzzing | {bool(res.acked and answered)} |",
+        f"| hypothesis failures | {failures or 'none'} |",
+        f"| schemathesis (admin API) | {admin} |",
+    ])
+
+
+def _admin_paths(url: str) -> str:
+    """Run schemathesis against the admin routes the app's OpenAPI lists, if any and if it is installed."""
+    try:
+        spec = httpx.get(f"{url}/openapi.json", timeout=10).json()
+    except (httpx.HTTPError, ValueError):
+        return "no OpenAPI document served"
+    paths = sorted(p for p in spec.get("paths", {}) if p.startswith("/admin"))
+    if not paths:
+        return "no admin routes in the OpenAPI document when run"
+    try:
+        out = subprocess.run(["schemathesis", "run", f"{url}/openapi.json", "--include-path-regex", "^/admin",
+                              "-H", "Authorization: Bearer bench-admin", "--checks", "not_a_server_error",
+                              "--max-examples", "50"], capture_output=True, text=True, timeout=300)
+    except FileNotFoundError:
+        return f"{len(paths)} admin paths ({', '.join(paths)}); schemathesis not installed"
+    except subprocess.TimeoutExpired:
+        return f"{len(paths)} admin paths; schemathesis timed out"
+    tail = " ".join(out.stdout.strip().splitlines()[-3:])[:400]
+    return f"{len(paths)} admin paths; exit {out.returncode}: {tail}"

@@ -1,0 +1,136 @@
+"""The staff inbox: who the bot could not help, who asked for a person, and answering them by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.admin import handoff, inbox
+from tests.admin_helpers import HTML, form_on, hidden, login
+from tests.harness import BotHarness, Runner, event
+
+
+async def wait_until(check: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def answered_runner(bot: BotHarness) -> Runner:
+    runner = bot.runner()
+    await runner.follow()
+    await runner.tap("1分チェックを始める")
+    await runner.tap("膝裏の外側")
+    return runner
+
+
+async def test_words_the_bot_did_not_understand_appear_with_answers_and_tags(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    help_reply = await runner.say("右膝の裏がランニング後にズキズキします")
+    assert help_reply, "the runner still gets the bot's short help"
+    await wait_until(lambda: inbox.is_open(bot.runtime, runner.user_id))
+
+    await login(bot)
+    listing = await bot.client.get("/admin/inbox", headers=HTML)
+    assert "右膝の裏がランニング後にズキズキします" in listing.text
+    assert f"/admin/inbox/{runner.user_id}" in listing.text
+    detail = await bot.client.get(f"/admin/inbox/{runner.user_id}", headers=HTML)
+    assert "side" in detail.text and "outer" in detail.text  # the answers
+    assert "side:outer" in detail.text and "check_started" in detail.text  # the tags
+
+
+async def test_asking_for_staff_puts_the_runner_in_the_inbox(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await runner.follow()
+    reply = await runner.say("スタッフ")
+    assert "スタッフにお伝えしました" in runner.texts(reply)
+    await wait_until(lambda: inbox.is_open(bot.runtime, runner.user_id))
+    await login(bot)
+    listing = await bot.client.get("/admin/inbox", headers=HTML)
+    assert "スタッフ希望" in listing.text
+
+
+async def test_a_staff_reply_reaches_the_runner_by_push_with_a_retry_key_and_silences_the_bot(
+        bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    await runner.say("来週のレース、出ても大丈夫でしょうか")
+    await wait_until(lambda: inbox.is_open(bot.runtime, runner.user_id))
+    await login(bot, name="佐藤")
+    page = await bot.client.get(f"/admin/inbox/{runner.user_id}", headers=HTML)
+    form = {"csrf": hidden(page.text, "csrf"), "nonce": hidden(page.text, "nonce"),
+            "text": "佐藤です。痛みが強ければ無理せず、一度ご来院ください。"}
+    before = len(runner.received)
+    sent = await bot.client.post(f"/admin/inbox/{runner.user_id}/reply", data=form)
+    assert sent.status_code == 303 and "done=sent" in sent.headers["location"]
+    arrived = await runner.wait_for_messages(before)
+    assert runner.texts(arrived) == "佐藤です。痛みが強ければ無理せず、一度ご来院ください。"
+    pushes = [r for r in bot.line.state.requests if r.path.endswith("/message/push")
+              and r.body.get("to") == runner.user_id]
+    assert pushes and pushes[-1].retry_key, "a staff reply is pushed with an X-Line-Retry-Key"
+
+    again = await bot.client.post(f"/admin/inbox/{runner.user_id}/reply", data=form)  # the same form twice
+    assert "done=again" in again.headers["location"]
+
+    # while staff handle the runner, the bot says nothing — but staff see what the runner writes
+    count = len(runner.received)
+    token = bot.line.issue_reply_token(runner.user_id)
+    await bot.post_events([event(runner.user_id, "message", token, message={"id": "m1", "type": "text",
+                                                                             "text": "ありがとうございます"})])
+    await wait_until(lambda: _thread_has(bot, runner.user_id, "ありがとうございます"))
+    await asyncio.sleep(0.2)
+    assert len(runner.received) == count, "the bot stayed quiet during the hand-off"
+    detail = await bot.client.get(f"/admin/inbox/{runner.user_id}", headers=HTML)
+    assert "佐藤 さんが対応中" in detail.text and "ありがとうございます" in detail.text
+
+
+async def _thread_has(bot: BotHarness, user_id: str, text: str) -> bool:
+    item = await inbox.load_item(bot.runtime, user_id)
+    return any(e.get("text") == text for e in item.thread)
+
+
+async def test_handing_back_lets_the_bot_answer_again(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    await login(bot)
+    csrf = await form_on(bot, f"/admin/inbox/{runner.user_id}")
+    await bot.client.post(f"/admin/inbox/{runner.user_id}/take", data={"csrf": csrf})
+    status = await handoff.status(bot.runtime.store.redis, runner.user_id)
+    assert status is not None and status["by"] == "山田"
+    assert 0 < status["ttl"] <= bot.runtime.settings.admin_handoff_minutes * 60
+
+    closed = await bot.client.post(f"/admin/inbox/{runner.user_id}/close", data={"csrf": csrf})
+    assert "done=closed" in closed.headers["location"]
+    reply = await runner.say("動画")
+    assert reply, "after hand-back the bot answers again"
+    assert not await inbox.is_open(bot.runtime, runner.user_id)
+
+
+async def test_the_bot_resumes_by_itself_when_the_hand_off_times_out(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    redis = bot.runtime.store.redis
+    await handoff.start(redis, runner.user_id, "山田", seconds=60)
+    count = len(runner.received)
+    token = bot.line.issue_reply_token(runner.user_id)
+    await bot.post_events([event(runner.user_id, "message", token, message={"id": "m2", "type": "text",
+                                                                             "text": "まだですか"})])
+    await wait_until(lambda: _thread_has(bot, runner.user_id, "まだですか"))
+    assert len(runner.received) == count
+    await redis.pexpire(handoff.handoff_key(runner.user_id), 1)  # the timeout passes
+    await asyncio.sleep(0.05)
+    assert await runner.say("料金"), "the bot answers once the hand-off has expired"
+
+
+async def test_a_forgotten_runner_leaves_the_inbox(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    await runner.say("あいうえお")
+    await wait_until(lambda: inbox.is_open(bot.runtime, runner.user_id))
+    await runner.unfollow()
+    redis = bot.runtime.store.redis
+    await wait_until(lambda: _gone(redis, runner.user_id))
+    assert await redis.exists(inbox.thread_key(runner.user_id)) == 0
+
+
+async def _gone(redis: object, user_id: str) -> bool:
+    return await redis.zscore(inbox.RECENT, user_id) is None  # type: ignore[attr-defined,no-any-return]

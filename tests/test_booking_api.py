@@ -1,0 +1,90 @@
+"""The staff side: bookings as JSON behind the admin token, confirm and cancel, and a calendar feed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from bot.booking.api import calendar_token
+from tests.booking_support import NOW, Clock, at, booking_bot, epoch, eventually, handled, service_of
+from tests.harness import ADMIN, BotHarness
+from tests.standin_server import StandinServer
+
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+RUNNER = "U" + "b" * 32
+
+
+@pytest.fixture
+async def bot(redis_url: str, line: StandinServer, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    async with booking_bot(redis_url, line, tmp_path, Clock(NOW)) as harness:
+        yield harness
+
+
+async def booked(bot: BotHarness, day: int, hour: int, user: str = RUNNER) -> str:
+    result = await service_of(bot).reserve(user, epoch(at(day, hour)), nonce=f"{user}{day}{hour}", cause="e")
+    assert result.booking is not None
+    return result.booking.id
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN},
+                                     {"Authorization": f"Basic {ADMIN}"}])
+async def test_the_staff_api_refuses_without_the_admin_token(bot: BotHarness, headers: dict[str, str]) -> None:
+    await booked(bot, 4, 11)
+    assert (await bot.client.get("/admin/api/bookings", headers=headers)).status_code == 401
+    booking_id = (await service_of(bot).upcoming(RUNNER))[0].id
+    refused = await bot.client.post(f"/admin/api/bookings/{booking_id}/cancel", headers=headers)
+    assert refused.status_code == 401
+    assert (await service_of(bot).upcoming(RUNNER))[0].active
+
+
+async def test_bookings_are_listed_with_id_user_start_and_status_filtered_by_date(bot: BotHarness) -> None:
+    first = await booked(bot, 4, 11)
+    second = await booked(bot, 6, 10, user="U" + "c" * 32)
+    everything = (await bot.client.get("/admin/api/bookings", headers=AUTH)).json()
+    assert [(b["id"], b["start"], b["status"]) for b in everything] == [
+        (first, "2030-06-04T11:00:00+09:00", "confirmed"), (second, "2030-06-06T10:00:00+09:00", "confirmed")]
+    assert everything[0]["user_id"] == RUNNER and everything[0]["end"] == "2030-06-04T12:00:00+09:00"
+    only_6th = await bot.client.get("/admin/api/bookings?from=2030-06-05&to=2030-06-06", headers=AUTH)
+    assert [b["id"] for b in only_6th.json()] == [second]
+    assert (await bot.client.get("/admin/api/bookings?from=2030-06-07", headers=AUTH)).json() == []
+
+
+async def test_staff_cancel_frees_the_slot_and_tells_the_runner_once(bot: BotHarness) -> None:
+    booking_id = await booked(bot, 4, 11)
+    cancelled = await bot.client.post(f"/admin/api/bookings/{booking_id}/cancel", headers=AUTH)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["history"][-1]["by"] == "staff"
+    again = await bot.client.post(f"/admin/api/bookings/{booking_id}/cancel", headers=AUTH)
+    assert again.json()["status"] == "cancelled"
+    await eventually(lambda: bool(bot.line.texts_for(RUNNER)))
+    await handled(bot, RUNNER)
+    assert len(bot.line.texts_for(RUNNER)) == 1 and "キャンセルとなりました" in bot.line.texts_for(RUNNER)[0]
+    assert at(4, 11) in await service_of(bot).free_starts(at(4, 11).date())
+    confirm = await bot.client.post(f"/admin/api/bookings/{booking_id}/confirm", headers=AUTH)
+    assert confirm.status_code == 409
+
+
+async def test_staff_confirm_marks_the_booking_checked_and_tells_the_runner(bot: BotHarness) -> None:
+    booking_id = await booked(bot, 4, 11)
+    confirmed = await bot.client.post(f"/admin/api/bookings/{booking_id}/confirm", headers=AUTH)
+    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["staff_checked"] is True
+    await eventually(lambda: bool(bot.line.texts_for(RUNNER)))
+    assert "確認いたしました" in bot.line.texts_for(RUNNER)[0]
+    missing = await bot.client.post("/admin/api/bookings/b-nope/confirm", headers=AUTH)
+    assert missing.status_code == 404
+
+
+async def test_the_calendar_feed_lists_bookings_at_a_secret_url(bot: BotHarness) -> None:
+    booking_id = await booked(bot, 4, 11)
+    path = (await bot.client.get("/admin/api/calendar-url", headers=AUTH)).json()["path"]
+    assert path == f"/calendar/{calendar_token(ADMIN)}.ics" and ADMIN not in path
+    feed = await bot.client.get(path)
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    [event] = Calendar.from_ical(feed.content).walk("VEVENT")
+    assert str(event["uid"]).startswith(booking_id)
+    assert event.decoded("dtstart") == at(4, 11)
+    assert str(event["status"]) == "CONFIRMED"
+    assert (await bot.client.get("/calendar/guessed-token.ics")).status_code == 404
