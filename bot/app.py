@@ -85,14 +85,15 @@ class _LazyQueue:
 
 def _mount_extras(app: FastAPI, settings: Settings) -> None:
     """Routers beyond the webhook: each module says what it serves (and whether, e.g. only locally)."""
-    mounts: list[Callable[[FastAPI, Settings], None]] = []
+    mounts: list[Callable[[FastAPI, Settings], None]] = [
+        booking_api.mount,  # /admin/api/bookings, /calendar/<token>.ics
+        mount_simulator,  # local mode only: LINE stand-in at /_line, chat simulator at /simulator
+        mount_observability,  # GET /metrics, a request id on every log line
+        mount_admin,  # /admin: staff dashboard (login, bookings, inbox, funnel, content)
+        mount_followups,  # /admin/api/users, /admin/api/messages, /v/<flow>/<video> redirect
+    ]
     for mount in mounts:
         mount(app, settings)
-    booking_api.mount(app, settings)
-    mount_simulator(app, settings)  # local mode only: LINE stand-in at /_line, chat simulator
-    mount_observability(app, settings)  # GET /metrics, a request id on every log line
-    mount_admin(app, settings)  # /admin: staff dashboard (login, bookings, inbox, funnel, content)
-    mount_followups(app, settings)  # /admin/api/users, /admin/api/messages, /v/<flow>/<video> redirect
 
 
 app = create_app()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot import builtin_actions  # noqa: F401  (registers the built-in actions the flows may name)
-from bot import runtime as _runtime  # noqa: F401  (imports the plugins, whose actions flows name too)
+from bot import plugins  # noqa: F401  (registers every action the flows may name)
 from bot.clinic import ConfigError, load_clinic
 from bot.settings import Settings
 from flows.actions import actions

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import builtin_actions  # noqa: F401  (registers the built-in actions)
 from bot.clinic import load_clinic
 from bot.consumer import Consumer
 from bot.events import Event
 from bot.line_client import LineClient
 from bot.outbox import Outbox
+from bot.plugins import INSTALLERS  # the services (booking, follow-ups...) and the actions they bring
 from bot.queue import EventQueue
 from bot.scheduling import Scheduler, scheduler_loop
 from bot.services import Services
@@ -31,10 +31,6 @@ from flows.loader import load_flows
 from handlers import handle_event
 
 log = logging.getLogger(__name__)
-
-#: Modules that register more actions, event handlers and routes when present (booking, follow-ups...).
-Plugin = Callable[["Runtime"], Awaitable[None] | None]
-PLUGINS: list[Plugin] = []
 
 
 @dataclass(slots=True)
@@ -124,13 +120,8 @@ async def build_runtime(settings: Settings, store: Store | None = None) -> Runti
                       scheduler=scheduler)
     runtime.worker_loops.append(scheduler_loop)
     runtime.forget_hooks.append(scheduler.cancel_all)
-    for plugin in PLUGINS:
-        result = plugin(runtime)
+    for install in INSTALLERS:
+        result = install(runtime)
         if result is not None:
             await result
     return runtime
-
-
-from bot import booking  # noqa: E402,F401  (registers booking: after PLUGINS, which it appends to)
-from bot import followups as _followups  # noqa: E402,F401  (check-ins, tag index, video taps: appends to PLUGINS)
-from bot.admin import plugin as _admin_plugin  # noqa: E402,F401  (dashboard: inbox + funnel hooks)

@@ -134,3 +134,10 @@ async def test_a_forgotten_runner_leaves_the_inbox(bot: BotHarness) -> None:
 
 async def _gone(redis: object, user_id: str) -> bool:
     return await redis.zscore(inbox.RECENT, user_id) is None  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_asking_to_delete_data_is_honoured_even_while_staff_are_answering(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    await handoff.start(bot.runtime.store.redis, runner.user_id, "山田", seconds=600)
+    done = await runner.say("データ削除")
+    assert "削除しました" in runner.texts(done)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot import builtin_actions  # noqa: F401
+from bot import plugins  # noqa: F401  (every action the flows name)
 from bot.line_schema import validate_body
 from bot.settings import ROOT
 from flows.actions import actions

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import builtin_actions  # noqa: F401
+from bot import plugins  # noqa: F401  (every action the flows name)
 from bot.clinic import ConfigError
 from bot.settings import ROOT
 from flows.actions import actions

@@ -66,10 +66,14 @@ async def quiet_for_staff(event: Event, conv: Conversation) -> bool:
     message = event.raw.get("message")
     message = message if isinstance(message, dict) else {}
     kind = str(message.get("type", ""))
+    if kind == "text" and DELETE_WORD in str(message.get("text", "")):
+        return False  # a runner's wish to be forgotten is honoured even while a person is talking to them
     conv.unrecognized = str(message.get("text", "")) if kind == "text" else f"({_KIND_JA.get(kind, kind)})"
     conv.silent = True
     return True
 
+
+DELETE_WORD = "データ削除"
 
 _KIND_JA = {"sticker": "スタンプ", "image": "画像", "video": "動画", "audio": "音声", "file": "ファイル",
             "location": "位置情報"}

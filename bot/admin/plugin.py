@@ -24,13 +24,3 @@ def install(runtime: Runtime) -> None:
     runtime.commit_hooks.append(funnel.count)
     runtime.forget_hooks.append(forget)
     runtime.services.internal_handlers[inbox.STAFF_REPLY_EVENT] = inbox.handle_staff_reply
-
-
-def _register() -> None:
-    from bot.runtime import PLUGINS
-
-    if install not in PLUGINS:
-        PLUGINS.append(install)
-
-
-_register()

@@ -1,6 +1,6 @@
 """Booking consultations from the chat, with a staff API, an iCalendar feed and day-before reminders.
 
-Importing this package registers the chat actions (``booking.*``) and a runtime plugin that installs the
+Importing this package registers the chat actions (``booking.*``); ``install`` (listed in bot/plugins.py) puts the
 :class:`~bot.booking.service.BookingService` on ``services.booking`` and the ``x-reminder`` handler.
 """
 
@@ -22,13 +22,3 @@ def install(runtime: Runtime) -> None:
     services.booking = BookingService(runtime.store, services.clinic, runtime.scheduler)
     services.internal_handlers["x-reminder"] = handle_reminder
     services.internal_handlers[STAFF_EVENT] = handle_staff_decision
-
-
-def _register() -> None:
-    from bot.runtime import PLUGINS
-
-    if install not in PLUGINS:
-        PLUGINS.append(install)
-
-
-_register()

@@ -35,13 +35,3 @@ def install(runtime: Runtime) -> None:
     base = public_base(settings)
     if base is not None and services.video_link_factory is None:
         services.video_link_factory = link_factory(services, LinkSigner(settings.channel_secret()), base)
-
-
-def _register() -> None:
-    from bot.runtime import PLUGINS
-
-    if install not in PLUGINS:
-        PLUGINS.append(install)
-
-
-_register()
