@@ -7,10 +7,33 @@ secret to protect and a developer uses the token ``local`` (printed at start-up)
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from fastapi import Header, HTTPException, Request
+from fastapi import Header, HTTPException, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 LOCAL_ADMIN_TOKEN = "local"
+
+_ERRORS = {
+    400: "The body could not be read as JSON text.",
+    401: "No admin token, or a wrong one (`Authorization: Bearer <ADMIN_TOKEN>`).",
+    404: "No such booking or runner.",
+    409: "The request conflicts with the current state (a cancelled booking; quiet hours).",
+    503: "The feature is not installed in this deployment.",
+}
+
+
+class ErrorBody(BaseModel):
+    """What the staff API answers on an error: ``{"detail": ...}`` (a sentence, or an object with ``error``)."""
+
+    detail: str | dict[str, Any]
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the staff routes' error answers (so clients and schemathesis know them)."""
+    return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
 
 
 def admin_token(request: Request) -> str | None:
@@ -32,3 +55,20 @@ async def require_admin(request: Request, authorization: str | None = Header(def
     if scheme.lower() != "bearer" or not token_matches(admin_token(request), given.strip()):
         raise HTTPException(status_code=401, detail="a valid admin token is required",
                             headers={"WWW-Authenticate": "Bearer"})
+
+
+class StaffRoute(APIRoute):
+    """A staff route that checks the token before FastAPI reads the body.
+
+    FastAPI parses a JSON body before it runs dependencies, so without this a stranger posting junk would get
+    400/422 describing the body instead of 401.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await require_admin(request, request.headers.get("authorization"))
+            return await handler(request)
+
+        return checked

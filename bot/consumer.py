@@ -13,8 +13,10 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from bot import consumer_scripts as scripts
 from bot import metrics
 from bot.events import Event
 from bot.logs import correlation_id
@@ -22,10 +24,12 @@ from bot.outbox import Outbox, OutboxEntry, batches
 from bot.queue import EventQueue
 from bot.store import keys
 from flows.context import Conversation
+from flows.state import ConversationState
 
 log = logging.getLogger(__name__)
 
-Handle = Callable[[Event], Awaitable[Conversation | None]]
+#: Handles one event given the runner's stored state (None: read it from the store).
+Handle = Callable[[Event, ConversationState | None], Awaitable[Conversation | None]]
 
 LOCK_MS = 10_000
 #: A consumer renews the lock of the runner it drains this often, so the lock outlives a slow LINE call while
@@ -35,33 +39,21 @@ LOCK_RENEW_S = LOCK_MS / 3000
 #: An event whose handling raised this many times is set aside as a dead letter.
 MAX_ATTEMPTS = 3
 
-_TAKE_LOCK = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0"
-_KEEP_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-# Give the lock back only when nothing is left to do; otherwise the holder keeps draining. Checking and
-# releasing in one step is what stops an event slipping in between and waiting for nobody.
-_RELEASE_IF_IDLE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('LLEN', KEYS[2]) > 0 or redis.call('LLEN', KEYS[3]) > 0 then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
-"""
-_RELEASE_MINE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
-# Store what handling an event decided — new state, answer to send — and take the event off the inbox,
-# in one step. If the inbox head is no longer this event, someone else handled it: change nothing.
-_COMMIT = """
-if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[1] then return 0 end
-redis.call('LPOP', KEYS[2])
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-elseif ARGV[2] ~= '-' then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4])
-end
-if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
-return 1
-"""
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What :data:`scripts.NEXT_STEP` decided: ``busy``, ``lost``, ``send``, ``handle`` or ``idle``."""
+
+    kind: str
+    payload: str = ""  # the outbox entry to send, or the event to handle
+    state: str | None = None  # with ``handle``: the runner's stored state (None: none yet)
+
+    @classmethod
+    def parse(cls, reply: list[str]) -> Step:
+        kind = reply[0]
+        payload = reply[1] if len(reply) > 1 else ""
+        state = (reply[2] or None) if len(reply) > 2 else None
+        return cls(kind, payload, state)
 
 
 class Consumer:
@@ -170,65 +162,86 @@ class Consumer:
             await pipe.execute()
 
     async def drain(self, chat_id: str) -> bool:
-        """Handle this runner's waiting events in order. True when the notice can be acknowledged."""
-        redis = self.store.redis
+        """Handle this runner's waiting events in order. True when the notice can be acknowledged.
+
+        Each event costs two scripts of this consumer's own — the commit, and the next step (which pops what
+        was delivered, renews the lock and fetches the next event with its state, or lets go) — plus what the
+        handler and the commit hooks read and write.
+        """
         token = secrets.token_hex(8)
         lock = keys.lock(chat_id)
-        if not await redis.eval(_TAKE_LOCK, 1, lock, token, LOCK_MS):
+        step = await self._next_step(chat_id, token, take=True)
+        if step.kind == "busy":
             return False  # another consumer is on it; this notice waits and is reclaimed later
         renewing = asyncio.create_task(self._renew(lock, token))
         try:
-            while True:
-                if not await self.outbox.flush(chat_id):
+            while step.kind in ("send", "handle"):
+                if step.kind == "send":
+                    delivered, sent = await self.outbox.deliver(chat_id, step.payload,
+                                                                OutboxEntry.loads(step.payload))
+                else:
+                    delivered, sent = await self._handle_head(chat_id, step.payload, step.state)
+                if not delivered:
                     await self._let_go(lock, token)
                     return False  # LINE is unavailable: keep everything; the notice is retried later
-                released = await redis.eval(_RELEASE_IF_IDLE, 3, lock, keys.inbox(chat_id),
-                                            keys.outbox(chat_id), token)
-                if released != 0:
-                    return bool(released == 1)
-                await redis.eval(_KEEP_LOCK, 1, lock, token, LOCK_MS)
-                await self._handle_head(chat_id)
+                step = await self._next_step(chat_id, token, take=False, delivered=sent)
+            return step.kind == "idle"  # "lost": our lock expired and another consumer drains the runner
         except BaseException:
             await self._let_go(lock, token)
             raise
         finally:
             renewing.cancel()
 
+    async def _next_step(self, chat_id: str, token: str, *, take: bool, delivered: str = "") -> Step:
+        reply = await self.store.redis.eval(
+            scripts.NEXT_STEP, 4, keys.lock(chat_id), keys.outbox(chat_id), keys.inbox(chat_id),
+            keys.state(chat_id), token, LOCK_MS, "1" if take else "0", delivered,
+        )
+        return Step.parse(reply)
+
     async def _renew(self, lock: str, token: str) -> None:
         """Keep our lock while we drain (a no-op once it is released or another consumer holds it)."""
         while True:
             await asyncio.sleep(LOCK_RENEW_S)
             with contextlib.suppress(Exception):
-                await self.store.redis.eval(_KEEP_LOCK, 1, lock, token, LOCK_MS)
+                await self.store.redis.eval(scripts.KEEP_LOCK, 1, lock, token, LOCK_MS)
 
     async def _let_go(self, lock: str, token: str) -> None:
-        await self.store.redis.eval(_RELEASE_MINE, 1, lock, token)
+        await self.store.redis.eval(scripts.RELEASE_MINE, 1, lock, token)
 
-    async def _handle_head(self, chat_id: str) -> None:
-        redis = self.store.redis
-        raw = await redis.lindex(keys.inbox(chat_id), 0)
-        if raw is None:
-            return
+    async def _handle_head(self, chat_id: str, raw: str, state_json: str | None) -> tuple[bool, str]:
+        """Handle the inbox head, commit, run the hooks, send the answer from memory.
+
+        Returns (delivered, the stored outbox entry to pop — '' when there is none).
+        """
         event = Event.loads(raw)
         correlation_id.set(event.id)  # every log line about this event (and its sends) carries it
         try:
-            conv = await self.handle(event)
+            conv = await self.handle(event, ConversationState.from_json(state_json))
         except Exception:
             if not await self._give_up_after_repeated_failures(chat_id, event, raw):
                 raise
             conv = None
-        state_json, entry_json = "-", ""
+        state_json_out, entry = "-", None
         if conv is not None:
-            state_json = "" if conv.forget else conv.state.to_json()
-            entry_json = self._outbox_entry(event, conv)
+            state_json_out = "" if conv.forget else conv.state.to_json()
+            entry = self._outbox_entry(event, conv)
         elif event.id in self._poisoned:
-            entry_json = self._apology(event)
-        committed = await redis.eval(_COMMIT, 3, keys.state(chat_id), keys.inbox(chat_id),
-                                     keys.outbox(chat_id), raw, state_json, entry_json,
-                                     self.state_ttl_seconds)
+            entry = self._apology(event)
+        reply_claimed = entry is not None and self.outbox.claim_reply(entry)
+        entry_json = entry.dumps() if entry is not None else ""
+        committed = await self.store.redis.eval(
+            scripts.COMMIT, 3, keys.state(chat_id), keys.inbox(chat_id), keys.outbox(chat_id), raw,
+            state_json_out, entry_json, self.state_ttl_seconds,
+        )
         if committed and conv is not None and self.after_commit is not None:
             await self.after_commit(conv)
         metrics.HANDLING.observe(max(0.0, time.time() - event.received_at))
+        if not committed or entry is None:
+            return True, ""
+        # The entry is the outbox's newest; any older one was sent before this event was handled (the next
+        # step sends stored entries first), so it is the head and is delivered from memory, not re-read.
+        return await self.outbox.deliver(chat_id, entry_json, entry, reply_claimed=reply_claimed)
 
     async def _give_up_after_repeated_failures(self, chat_id: str, event: Event, raw: str) -> bool:
         """An event that fails every time must not block the runner forever: after a few tries it is set
@@ -246,28 +259,26 @@ class Consumer:
         self._poisoned.add(event.id)
         return True
 
-    def _apology(self, event: Event) -> str:
+    def _apology(self, event: Event) -> OutboxEntry | None:
         self._poisoned.discard(event.id)
         if not event.is_one_to_one or event.type in {"unfollow", "leave", "memberLeft"}:
-            return ""
+            return None
         sorry = {"type": "text", "text": "申し訳ありません。\nうまく処理できませんでした。\n"
                                          "お手数ですが、もう一度お試しください。"}
-        entry = OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
-                            received_at=event.received_at, batches=[[sorry]])
-        return entry.dumps()
+        return OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
+                           received_at=event.received_at, batches=[[sorry]])
 
     @staticmethod
-    def _outbox_entry(event: Event, conv: Conversation) -> str:
+    def _outbox_entry(event: Event, conv: Conversation) -> OutboxEntry | None:
         if conv.silent or (not conv.replies and not conv.pushes):
-            return ""
+            return None
         pushes: list[dict[str, Any]] = [
             {"to": p.to, "messages": chunk, "key": f"{p.key}.{i}"}
             for p in conv.pushes for i, chunk in enumerate(batches(p.messages))
         ]
-        entry = OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
-                            received_at=event.received_at,
-                            batches=[] if conv.silent else batches(conv.replies), pushes=pushes)
-        return entry.dumps()
+        return OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
+                           received_at=event.received_at,
+                           batches=[] if conv.silent else batches(conv.replies), pushes=pushes)
 
 
 async def _wait_either(first: asyncio.Event, second: asyncio.Event, *, timeout: float) -> None:

@@ -22,13 +22,6 @@ log = logging.getLogger(__name__)
 MAX_PER_REQUEST = 5
 _RETRY_NAMESPACE = uuid.UUID("7b0a3c56-2a7e-4b53-9f0e-6a1f3d1c2b11")
 
-_POP_IF_HEAD = """
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
-  redis.call('LPOP', KEYS[1])
-  return 1
-end
-return 0
-"""
 _REPLACE_HEAD = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
   redis.call('LSET', KEYS[1], 0, ARGV[2])
@@ -74,24 +67,30 @@ class Outbox:
         self.line = line
         self.reply_token_max_age_s = reply_token_max_age_s
 
-    async def flush(self, chat_id: str) -> bool:
-        """Send everything waiting for this runner, oldest first. False: LINE is unavailable, try later."""
-        redis = self.store.redis
-        key = keys.outbox(chat_id)
-        while True:
-            raw = await redis.lindex(key, 0)
-            if raw is None:
-                return True
-            entry = OutboxEntry.loads(raw)
-            delivered, raw = await self._deliver(key, raw, entry)
-            if not delivered:
-                return False
-            await redis.eval(_POP_IF_HEAD, 1, key, raw)
+    def claim_reply(self, entry: OutboxEntry) -> bool:
+        """Mark, before the entry is stored, that its first batch will go by reply; True when marked.
 
-    async def _deliver(self, key: str, raw: str, entry: OutboxEntry) -> tuple[bool, str]:
+        Why before: LINE's reply API has no retry key, so a crash after a reply was tried must lead to a push,
+        never a second reply. Marking the entry as the commit stores it saves the write that used to happen
+        between the commit and the reply; a crash in that short gap costs a push instead of a reply.
+        """
+        if entry.batches and entry.reply_token and self._token_fresh(entry) and not entry.reply_attempted:
+            entry.reply_attempted = True
+            return True
+        return False
+
+    async def deliver(self, chat_id: str, raw: str, entry: OutboxEntry, *, reply_claimed: bool = False
+                      ) -> tuple[bool, str]:
+        """Send an entry stored as ``raw`` at the head of the outbox; returns (delivered, what is stored now).
+
+        The caller pops the entry afterwards (it is left in place here). ``reply_claimed``: this process
+        marked the reply as attempted when committing (:meth:`claim_reply`) and has not tried it yet.
+        """
+        key = keys.outbox(chat_id)
         sends = len(entry.batches) + len(entry.pushes)
         while entry.done < sends:
-            result, raw = await self._send_one(key, raw, entry, entry.done)
+            result, raw = await self._send_one(key, raw, entry, entry.done, reply_claimed)
+            reply_claimed = False
             if result.outcome is Outcome.UNAVAILABLE:
                 return False, raw
             if result.outcome is Outcome.REJECTED:
@@ -101,15 +100,19 @@ class Outbox:
                 raw = await self._save_progress(key, raw, entry)  # wasted round trip (profiled hot path)
         return True, raw
 
-    async def _send_one(self, key: str, raw: str, entry: OutboxEntry, index: int) -> tuple[SendResult, str]:
+    def _token_fresh(self, entry: OutboxEntry) -> bool:
+        return time.time() - entry.received_at < self.reply_token_max_age_s
+
+    async def _send_one(self, key: str, raw: str, entry: OutboxEntry, index: int, reply_claimed: bool
+                        ) -> tuple[SendResult, str]:
         if index < len(entry.batches):
             messages = entry.batches[index]
             key_for = retry_key(entry.id, "reply", str(index))
             token = entry.reply_token if index == 0 else None
-            fresh = time.time() - entry.received_at < self.reply_token_max_age_s
-            if token and fresh and not entry.reply_attempted:
-                entry.reply_attempted = True
-                raw = await self._save_progress(key, raw, entry)
+            if token and self._token_fresh(entry) and (reply_claimed or not entry.reply_attempted):
+                if not reply_claimed:  # an entry stored unmarked: mark it before trying, as the commit would
+                    entry.reply_attempted = True
+                    raw = await self._save_progress(key, raw, entry)
                 result = await self.line.reply_or_push(to=entry.to, reply_token=token, messages=messages,
                                                        retry_key=key_for)
                 return result, raw

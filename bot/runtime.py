@@ -28,6 +28,7 @@ from flows.actions import actions
 from flows.context import Conversation
 from flows.engine import Engine
 from flows.loader import load_flows
+from flows.state import ConversationState
 from handlers import handle_event
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,8 @@ class Runtime:
             reclaim_idle_ms=self.settings.reclaim_idle_ms, after_commit=self.after_commit,
         )
 
-    async def handle(self, event: Event) -> Conversation | None:
-        return await handle_event(self.services, event)
+    async def handle(self, event: Event, state: ConversationState | None = None) -> Conversation | None:
+        return await handle_event(self.services, event, state)
 
     async def after_commit(self, conv: Conversation) -> None:
         if conv.forget:

@@ -150,7 +150,8 @@ class Renderer:
         return {
             "type": "bubble",
             "hero": {"type": "image", "url": str(video.thumbnail), "size": "full", "aspectRatio": "16:9",
-                     "aspectMode": "cover", "action": {"type": "uri", "label": video.button_label, "uri": link}},
+                     "aspectMode": "cover", "animated": False,  # what line-bot-sdk's model always added
+                     "action": {"type": "uri", "label": video.button_label, "uri": link}},
             "body": {"type": "box", "layout": "vertical", "contents": body},
             "footer": {"type": "box", "layout": "vertical", "contents": [
                 {"type": "button", "style": "primary", "color": BRAND_GREEN, "height": "sm",

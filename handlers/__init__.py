@@ -32,21 +32,27 @@ ONE_TO_ONE: dict[str, HandlerFn] = {
 GROUP: dict[str, HandlerFn] = {"join": group.handle_join, "message": group.handle_message}
 
 
-async def handle_event(services: Services, event: Event) -> Conversation | None:
-    """Handle one event; ``None`` means it changes nothing and sends nothing."""
+async def handle_event(services: Services, event: Event, state: ConversationState | None = None
+                       ) -> Conversation | None:
+    """Handle one event; ``None`` means it changes nothing and sends nothing.
+
+    ``state``: the runner's stored state when the caller already has it (the queue consumer reads it in the
+    same round trip as the event); ``None`` reads it from the store.
+    """
     table = ONE_TO_ONE if event.is_one_to_one else GROUP
     handler = table.get(event.type) or _extension(services, event.type)
     if handler is None:
         log.info("event ignored", extra={"event_type": event.type, "event_id": event.id})
         return None
-    conv = await open_conversation(services, event)
+    conv = await open_conversation(services, event, state)
     await handler(event, conv)
     return conv
 
 
-async def open_conversation(services: Services, event: Event) -> Conversation:
-    raw = await services.store.redis.get(keys.state(event.chat_id))
-    state = ConversationState.from_json(raw)
+async def open_conversation(services: Services, event: Event, state: ConversationState | None = None
+                            ) -> Conversation:
+    if state is None:
+        state = ConversationState.from_json(await services.store.redis.get(keys.state(event.chat_id)))
     return Conversation(
         user_id=event.chat_id,
         state=state,

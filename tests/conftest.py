@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
 from pytest_redis import factories
 
+from tests.browser_support import launch_chromium
 from tests.harness import BotHarness, redis_url_of
 from tests.standin_server import StandinServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 HAVE_REDIS_SERVER = shutil.which("redis-server") is not None
 
@@ -42,6 +47,12 @@ def redis_url(redis_server: object) -> Iterator[str]:
             client.delete(key)
     client.close()
     yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the browser tests (skips with the reason when it cannot be had)."""
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ signed webhooks, as LINE would send them. The clinic and clock are the booking t
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -24,6 +23,7 @@ import uvicorn
 
 from bot.app import create_app
 from tests.booking_support import NOW, Clock, write_clinic
+from tests.browser_support import TIMEOUT_MS
 from tests.harness import ADMIN, actions_in, event, make_settings, readable_text, sign
 from tests.standin_server import StandinServer
 from tests.test_simulator import free_port
@@ -31,11 +31,7 @@ from tests.test_simulator import free_port
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-TIMEOUT_MS = 15_000
 
 
 class ServedBot:
@@ -108,20 +104,6 @@ class PhoneRunner:
                 if action.get("label") == label and action.get("type") == "postback":
                     return self.act("postback", postback={"data": action["data"]})
         raise AssertionError(f"no choice labelled {label!r}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        pytest.skip("no Chromium: install Debian's chromium package (apt-get install chromium)")
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-    sync_api.expect.set_options(timeout=TIMEOUT_MS)
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

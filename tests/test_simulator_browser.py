@@ -7,7 +7,6 @@ driven only by what a person can see — button labels — and every request the
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser_support import TIMEOUT_MS
 from tests.test_simulator import LocalBot, local_bot
 
 if TYPE_CHECKING:
@@ -22,25 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["local_bot"]  # the fixture, shared with the API tests
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "simulator.png"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        pytest.skip("no Chromium: install Debian's chromium package (.ci/run does)")
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-    sync_api.expect.set_options(timeout=TIMEOUT_MS)
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -51,6 +33,7 @@ def page(browser: Browser, local_bot: LocalBot) -> Iterator[Page]:
     requested: list[str] = []
     opened.on("request", lambda request: requested.append(request.url))
     opened.goto(f"{local_bot.base_url}/simulator")
+    opened.wait_for_selector("body[data-ready='1']")  # the page has picked its first runner
     yield opened
     context.close()
     outside = [url for url in requested if urlsplit(url).scheme not in ("data", "blob")

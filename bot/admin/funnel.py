@@ -55,9 +55,11 @@ async def count(conv: Conversation) -> None:
         return
     redis = conv.services.store.redis
     key = day_key(conv.now.date())
-    for name in fields:
-        await redis.hincrby(key, name, 1)
-    await redis.expire(key, KEEP_SECONDS)
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip on the consumer's hot path
+        for name in fields:
+            pipe.hincrby(key, name, 1)
+        pipe.expire(key, KEEP_SECONDS)
+        await pipe.execute()
 
 
 @dataclass(slots=True)

@@ -64,14 +64,16 @@ class InboxItem:
 
 async def _append(redis: Any, user_id: str, entry: dict[str, Any], ttl: int, *, mark_open: bool) -> None:
     key = thread_key(user_id)
-    await redis.rpush(key, json.dumps(entry, ensure_ascii=False))
-    await redis.ltrim(key, -THREAD_MAX, -1)
-    await redis.expire(key, ttl)
     at = float(entry["at"])
-    if mark_open:
-        await redis.zadd(OPEN, {user_id: at})
-    await redis.zadd(RECENT, {user_id: at})
-    await redis.zremrangebyrank(RECENT, 0, -RECENT_MAX - 1)
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip: it runs in a commit hook
+        pipe.rpush(key, json.dumps(entry, ensure_ascii=False))
+        pipe.ltrim(key, -THREAD_MAX, -1)
+        pipe.expire(key, ttl)
+        if mark_open:
+            pipe.zadd(OPEN, {user_id: at})
+        pipe.zadd(RECENT, {user_id: at})
+        pipe.zremrangebyrank(RECENT, 0, -RECENT_MAX - 1)
+        await pipe.execute()
 
 
 def asked_for_staff(conv: Conversation) -> bool:

@@ -13,13 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
+from pydantic import BeforeValidator
 
+from bot.admin_auth import error_responses
 from bot.booking import slots
 from bot.booking.notices import queue_staff_decision
 from bot.booking.service import BookingService, Result
@@ -29,6 +32,16 @@ from bot.settings import Settings
 
 #: The feed reaches back this far, so staff see recent history too.
 FEED_PAST_DAYS = 30
+
+
+def _iso_date(value: object) -> object:
+    """Only ``YYYY-MM-DD``: pydantic alone would also read ``0`` or ``1700000000`` as a Unix timestamp."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 def calendar_token(admin_token: str) -> str:
@@ -75,47 +88,49 @@ def create_router(settings: Settings) -> APIRouter:
             raise HTTPException(status_code=401, detail="unauthorized",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    @router.get("/admin/api/bookings")
-    async def list_bookings(request: Request, date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-                            date_to: Annotated[dt.date | None, Query(alias="to")] = None
+    # A dependency (not a call in the body), so a request without the token gets 401 before its query is
+    # validated: no 422 telling a stranger which parameters exist.
+    staff = [Depends(authorize)]
+
+    @router.get("/admin/api/bookings", dependencies=staff, responses=error_responses(401, 503))
+    async def list_bookings(request: Request, date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+                            date_to: Annotated[IsoDate | None, Query(alias="to")] = None
                             ) -> list[dict[str, Any]]:
-        authorize(request)
         service = _service(request)
-        first = date_from or dt.date(1970, 1, 2)
-        last = date_to or dt.date(9999, 12, 30)
-        if last < first:
-            raise HTTPException(status_code=422, detail="'to' is before 'from'")
-        start = dt.datetime.combine(first, dt.time(), service.clinic.tz)
-        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), service.clinic.tz)
-        bookings = await service.bookings.between(slots.epoch(start), slots.epoch(end))
+        if date_from is not None and date_to is not None and date_to < date_from:
+            # In FastAPI's own validation-error shape, so the answer matches the declared 422 schema.
+            raise HTTPException(status_code=422, detail=[{
+                "type": "value_error", "loc": ["query", "to"], "msg": "'to' is before 'from'",
+                "input": date_to.isoformat()}])
+        start = _day_start(service, date_from) if date_from is not None else 0
+        end = _day_start(service, date_to, next_day=True) if date_to is not None else 2**40
+        bookings = await service.bookings.between(start, end)
         return [booking_json(service, b) for b in bookings]
 
-    @router.get("/admin/api/bookings/{booking_id}")
+    @router.get("/admin/api/bookings/{booking_id}", dependencies=staff, responses=error_responses(401, 404, 503))
     async def one_booking(request: Request, booking_id: str) -> dict[str, Any]:
-        authorize(request)
         service = _service(request)
         booking = await service.bookings.get(booking_id)
         if booking is None:
             raise HTTPException(status_code=404, detail="no such booking")
         return booking_json(service, booking)
 
-    @router.post("/admin/api/bookings/{booking_id}/confirm")
+    @router.post("/admin/api/bookings/{booking_id}/confirm", dependencies=staff,
+                 responses=error_responses(401, 404, 409, 503))
     async def staff_confirm(request: Request, booking_id: str) -> dict[str, Any]:
-        authorize(request)
         service = _service(request)
         result = await service.staff_confirm(booking_id, cause=f"staff:{uuid.uuid4().hex}")
         return await _decided(request, result, "confirmed")
 
-    @router.post("/admin/api/bookings/{booking_id}/cancel")
+    @router.post("/admin/api/bookings/{booking_id}/cancel", dependencies=staff,
+                 responses=error_responses(401, 404, 503))
     async def staff_cancel(request: Request, booking_id: str) -> dict[str, Any]:
-        authorize(request)
         service = _service(request)
         result = await service.cancel(booking_id, by="staff", cause=f"staff:{uuid.uuid4().hex}")
         return await _decided(request, result, "cancelled")
 
-    @router.get("/admin/api/calendar-url")
-    async def calendar_url(request: Request) -> dict[str, str]:
-        authorize(request)
+    @router.get("/admin/api/calendar-url", dependencies=staff, responses=error_responses(401))
+    async def calendar_url() -> dict[str, str]:
         assert admin is not None
         return {"path": f"/calendar/{calendar_token(admin)}.ics"}
 
@@ -142,6 +157,19 @@ async def _decided(request: Request, result: Result, did: str) -> dict[str, Any]
         runtime: Runtime = request.app.state.runtime
         await queue_staff_decision(runtime.queue, result.booking.user_id, result.booking.id, did)
     return booking_json(service, result.booking)
+
+
+def _day_start(service: BookingService, day: dt.date, *, next_day: bool = False) -> int:
+    """Midnight at the clinic starting ``day`` (or the day after), in epoch seconds; any date is fine.
+
+    ``date.max`` plus a day does not exist as a date, hence the arithmetic on seconds for the day after.
+    """
+    midnight = slots.epoch(dt.datetime.combine(day, dt.time(), service.clinic.tz))
+    if not next_day:
+        return midnight
+    if day == dt.date.max:
+        return midnight + 86400
+    return slots.epoch(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), service.clinic.tz))
 
 
 def calendar_ics(service: BookingService, bookings: list[Booking]) -> bytes:

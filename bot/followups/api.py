@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.admin_auth import require_admin
+from bot.admin_auth import StaffRoute, error_responses, require_admin
 from bot.followups.segments import SegmentSender, chunks, new_request_id, quiet_until
 from bot.followups.tracking import LinkSigner, create_router
 from bot.followups.users import runners_by_tags, tag_index, user_view
@@ -29,13 +29,17 @@ MAX_TEXT = 5000
 class SegmentRequest(BaseModel):
     """A message for every runner with all of ``tags`` and none of ``exclude_tags``."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema says what ``_something_to_say`` checks: exactly one of ``text`` and ``messages``, not null.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+    ]})
 
     tags: list[str] = Field(min_length=1, max_length=10)
     exclude_tags: list[str] = Field(default_factory=list, max_length=10)
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     messages: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
-    dry_run: bool = False
+    dry_run: bool = Field(default=False, strict=True)  # not 0/1 or "no": a typo must not send
     #: The same id sends the same batches with the same retry keys: a retried request is not sent twice.
     request_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -50,9 +54,10 @@ class SegmentRequest(BaseModel):
 
 
 def create_admin_router() -> APIRouter:
-    router = APIRouter(prefix="/admin/api", dependencies=[Depends(require_admin)])
+    router = APIRouter(prefix="/admin/api", dependencies=[Depends(require_admin)],
+                       responses=error_responses(401), route_class=StaffRoute)
 
-    @router.get("/users/{user_id}")
+    @router.get("/users/{user_id}", responses=error_responses(404))
     async def get_user(user_id: str, request: Request) -> dict[str, Any]:
         view = await user_view(_runtime(request), user_id)
         if view is None:
@@ -64,7 +69,7 @@ def create_admin_router() -> APIRouter:
         users = await runners_by_tags(_runtime(request), tag)
         return {"tags": tag, "count": len(users), "users": users}
 
-    @router.post("/messages")
+    @router.post("/messages", responses=error_responses(400, 409))
     async def send_segment(body: SegmentRequest, request: Request) -> dict[str, Any]:
         runtime = _runtime(request)
         sender = SegmentSender(runtime.store, tag_index(runtime), runtime.line)

@@ -44,16 +44,21 @@ class TagIndex:
         own = runner_tags_key(user_id)
         current = set(tags)
         indexed = set(await redis.smembers(own))
-        for tag in sorted(current - indexed):
-            await redis.sadd(tag_key(tag), user_id)
-        for tag in sorted(indexed - current):
-            await redis.srem(tag_key(tag), user_id)
-        if current - indexed:
-            await redis.sadd(own, *sorted(current - indexed))
-        if indexed - current:
-            await redis.srem(own, *sorted(indexed - current))
-        if current:
-            await redis.expire(own, self.ttl_seconds)
+        gained, lost = sorted(current - indexed), sorted(indexed - current)
+        # One pipeline for every write (a commit hook runs on the consumer's hot path); the tag sets live in
+        # other hash slots, so this cannot be one script — each write is idempotent and safe to redo.
+        async with redis.pipeline(transaction=False) as pipe:
+            for tag in gained:
+                pipe.sadd(tag_key(tag), user_id)
+            for tag in lost:
+                pipe.srem(tag_key(tag), user_id)
+            if gained:
+                pipe.sadd(own, *gained)
+            if lost:
+                pipe.srem(own, *lost)
+            if current:
+                pipe.expire(own, self.ttl_seconds)
+            await pipe.execute()
 
     async def forget(self, user_id: str) -> None:
         """Forget hook: the runner leaves every tag set."""

@@ -76,6 +76,7 @@ function renderControls() {
 // ---- sending ---------------------------------------------------------------------------------
 async function send(payload) {
   const uid = S.current;
+  if (!uid) return; // still starting: no runner selected yet
   S.quick[uid] = null; renderControls(); // LINE hides the quick replies as soon as the runner acts
   try {
     const sent = await api("/simulator/api/send", {userId: uid, ...payload});
@@ -255,6 +256,7 @@ async function start() {
   const saved = localStorage.getItem("sim.current");
   select(S.users.some((u) => u.userId === saved) ? saved : S.users[0].userId);
   poll();
+  document.body.dataset.ready = "1"; // a runner is selected: taps from now on have someone to come from
 }
 
 document.addEventListener("DOMContentLoaded", start);
