@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await build_runtime(settings)
         app.state.runtime = runtime
-        runtime.start_consumers(settings.inline_consumers)
+        runtime.start_consumers(settings.inline_consumers, concurrency=settings.inline_consumer_concurrency)
         if settings.inline_scheduler:
             runtime.start_worker_loops()
         if settings.local_mode:

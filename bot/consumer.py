@@ -193,9 +193,9 @@ class Consumer:
             renewing.cancel()
 
     async def _next_step(self, chat_id: str, token: str, *, take: bool, delivered: str = "") -> Step:
-        reply = await self.store.redis.eval(
-            scripts.NEXT_STEP, 4, keys.lock(chat_id), keys.outbox(chat_id), keys.inbox(chat_id),
-            keys.state(chat_id), token, LOCK_MS, "1" if take else "0", delivered,
+        reply = await scripts.NEXT_STEP_LUA.run(
+            self.store.redis, (keys.lock(chat_id), keys.outbox(chat_id), keys.inbox(chat_id), keys.state(chat_id)),
+            token, LOCK_MS, "1" if take else "0", delivered,
         )
         return Step.parse(reply)
 
@@ -204,10 +204,10 @@ class Consumer:
         while True:
             await asyncio.sleep(LOCK_RENEW_S)
             with contextlib.suppress(Exception):
-                await self.store.redis.eval(scripts.KEEP_LOCK, 1, lock, token, LOCK_MS)
+                await scripts.KEEP_LOCK_LUA.run(self.store.redis, (lock,), token, LOCK_MS)
 
     async def _let_go(self, lock: str, token: str) -> None:
-        await self.store.redis.eval(scripts.RELEASE_MINE, 1, lock, token)
+        await scripts.RELEASE_MINE_LUA.run(self.store.redis, (lock,), token)
 
     async def _handle_head(self, chat_id: str, raw: str, state_json: str | None) -> tuple[bool, str]:
         """Handle the inbox head, commit, run the hooks, send the answer from memory.
@@ -230,8 +230,8 @@ class Consumer:
             entry = self._apology(event)
         reply_claimed = entry is not None and self.outbox.claim_reply(entry)
         entry_json = entry.dumps() if entry is not None else ""
-        committed = await self.store.redis.eval(
-            scripts.COMMIT, 3, keys.state(chat_id), keys.inbox(chat_id), keys.outbox(chat_id), raw,
+        committed = await scripts.COMMIT_LUA.run(
+            self.store.redis, (keys.state(chat_id), keys.inbox(chat_id), keys.outbox(chat_id)), raw,
             state_json_out, entry_json, self.state_ttl_seconds,
         )
         if committed and conv is not None and self.after_commit is not None:

@@ -5,6 +5,8 @@ All keys of one script are the runner's own (``lb:{U…}:…``), so they share a
 
 from __future__ import annotations
 
+from bot.store.lua import Lua
+
 TAKE_LOCK = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0"
 KEEP_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -55,3 +57,9 @@ end
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
 return 1
 """
+
+# Sent by SHA1 (EVALSHA), the text only when a server does not know it yet (bot/store/lua.py).
+NEXT_STEP_LUA = Lua(NEXT_STEP)
+COMMIT_LUA = Lua(COMMIT)
+KEEP_LOCK_LUA = Lua(KEEP_LOCK)
+RELEASE_MINE_LUA = Lua(RELEASE_MINE)

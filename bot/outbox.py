@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.line_client import LineClient, Outcome, SendResult
 from bot.store import Store, keys
+from bot.store.lua import Lua
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
 end
 return 0
 """
+_REPLACE_HEAD_LUA = Lua(_REPLACE_HEAD)  # sent by SHA1 (bot/store/lua.py)
 
 
 def retry_key(*parts: str) -> str:
@@ -124,5 +126,5 @@ class Outbox:
 
     async def _save_progress(self, key: str, raw: str, entry: OutboxEntry) -> str:
         new_raw = entry.dumps()
-        await self.store.redis.eval(_REPLACE_HEAD, 1, key, raw, new_raw)
+        await _REPLACE_HEAD_LUA.run(self.store.redis, (key,), raw, new_raw)
         return new_raw

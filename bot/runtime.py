@@ -33,6 +33,12 @@ from handlers import handle_event
 
 log = logging.getLogger(__name__)
 
+#: What a commit stage gets back: the replies to the commands it queued, in order.
+StageFollowUp = Callable[[list[Any]], Awaitable[object]]
+#: A commit hook that queues its Redis commands into the pipeline shared by all stages (see ``commit_stages``);
+#: it may return a follow-up to run with its replies (a read whose answer decides a further write).
+CommitStage = Callable[[Conversation, Any], StageFollowUp | None]
+
 
 @dataclass(slots=True)
 class Runtime:
@@ -50,14 +56,18 @@ class Runtime:
     forget_hooks: list[Callable[[str], Awaitable[object]]] = field(default_factory=list)
     #: Run after an event's new state is stored (not for a forgotten runner): follow-ups, counters, indexes.
     commit_hooks: list[Callable[[Conversation], Awaitable[object]]] = field(default_factory=list)
+    #: Commit hooks that only queue Redis commands: all of them go in one pipeline, one round trip per event
+    #: (they run on the consumer's hot path), before the ``commit_hooks``.
+    commit_stages: list[CommitStage] = field(default_factory=list)
     #: Long-running loops a worker runs (the scheduler); the web process runs them only in local mode.
     worker_loops: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
-    def new_consumer(self, name: str | None = None) -> Consumer:
+    def new_consumer(self, name: str | None = None, *, concurrency: int = 16) -> Consumer:
         return Consumer(
             self.queue, self.outbox, self.handle, name=name,
             state_ttl_seconds=self.settings.runner_ttl_seconds,
             reclaim_idle_ms=self.settings.reclaim_idle_ms, after_commit=self.after_commit,
+            concurrency=concurrency,
         )
 
     async def handle(self, event: Event, state: ConversationState | None = None) -> Conversation | None:
@@ -69,6 +79,17 @@ class Runtime:
             for hook in self.forget_hooks:
                 await hook(conv.user_id)
             return
+        if self.commit_stages:
+            follow_ups: list[tuple[StageFollowUp, int, int]] = []
+            async with self.store.redis.pipeline(transaction=False) as pipe:
+                for stage in self.commit_stages:
+                    start = len(pipe)
+                    then = stage(conv, pipe)
+                    if then is not None:
+                        follow_ups.append((then, start, len(pipe)))
+                replies = await pipe.execute() if len(pipe) else []
+            for then, start, end in follow_ups:
+                await then(replies[start:end])
         for commit_hook in self.commit_hooks:
             await commit_hook(conv)
 
@@ -76,9 +97,10 @@ class Runtime:
         for make_loop in self.worker_loops:
             self.background.append(asyncio.create_task(make_loop(self)))
 
-    def start_consumers(self, count: int) -> None:
+    def start_consumers(self, count: int, *, concurrency: int = 16) -> None:
+        """``concurrency``: runners each consumer drains at once (the web process passes a smaller number)."""
         for _ in range(count):
-            consumer = self.new_consumer()
+            consumer = self.new_consumer(concurrency=concurrency)
             self.consumers.append(consumer)
             self.background.append(asyncio.create_task(consumer.run(self.stop), name=consumer.name))
 

@@ -14,6 +14,7 @@ from bot.clinic import Clinic
 from bot.events import Event
 from bot.settings import Settings
 from bot.store import Store, keys
+from bot.store.lua import Lua
 from flows.context import Conversation
 from flows.engine import Engine
 from flows.loader import FlowSet
@@ -33,6 +34,7 @@ end
 if seen == ARGV[1] then return 1 end
 return 0
 """
+_REMEMBER_TAP_LUA = Lua(_REMEMBER_TAP)  # sent by SHA1 (bot/store/lua.py)
 
 
 @dataclass(slots=True)
@@ -69,4 +71,4 @@ class Services:
     async def remember_tap(self, user_id: str, data: str, event_id: str, ttl_seconds: int) -> bool:
         """True when this tap is new (or is this same event again); False for a second tap."""
         key = keys.tap_guard(user_id, data[:120])
-        return bool(await self.store.redis.eval(_REMEMBER_TAP, 1, key, event_id, ttl_seconds))
+        return bool(await _REMEMBER_TAP_LUA.run(self.store.redis, (key,), event_id, ttl_seconds))

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     #: Consumers started inside the web process (0 = leave all work to ``python -m bot worker``).
     inline_consumers: int = 1
+    #: Runners one in-process consumer drains at once. Kept small so the webhook (same event loop) keeps its
+    #: acknowledgement latency when the queue is long; ``python -m bot worker`` consumers take 16 each.
+    inline_consumer_concurrency: int = Field(default=8, ge=1)
     #: Run the scheduler (reminders, check-ins) in the web process too; claims are atomic, so it is safe
     #: beside workers, and a bot run as ``uvicorn bot.app:app`` alone still sends them.
     inline_scheduler: bool = True

@@ -48,18 +48,23 @@ def day_key(day: dt.date) -> str:
     return f"{keys.PREFIX}:{{funnel}}:{day.isoformat()}"
 
 
-async def count(conv: Conversation) -> None:
-    """Commit hook: one HINCRBY per milestone this event reached for the first time."""
+def stage_count(conv: Conversation, pipe: Any) -> None:
+    """Commit stage: queue one HINCRBY per milestone this event reached for the first time."""
     fields = [TAG_FIELDS[t] for t in conv.new_tags() if t in TAG_FIELDS]
     if not fields:
         return
-    redis = conv.services.store.redis
     key = day_key(conv.now.date())
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip on the consumer's hot path
-        for name in fields:
-            pipe.hincrby(key, name, 1)
-        pipe.expire(key, KEEP_SECONDS)
-        await pipe.execute()
+    for name in fields:
+        pipe.hincrby(key, name, 1)
+    pipe.expire(key, KEEP_SECONDS)
+
+
+async def count(conv: Conversation) -> None:
+    """Commit hook: :func:`stage_count` in a pipeline of its own."""
+    async with conv.services.store.redis.pipeline(transaction=False) as pipe:
+        stage_count(conv, pipe)
+        if len(pipe):
+            await pipe.execute()
 
 
 @dataclass(slots=True)

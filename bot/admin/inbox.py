@@ -62,17 +62,21 @@ class InboxItem:
         return str(said[-1].get("text", "")) if said else ""
 
 
-async def _append(redis: Any, user_id: str, entry: dict[str, Any], ttl: int, *, mark_open: bool) -> None:
+def _stage_append(pipe: Any, user_id: str, entry: dict[str, Any], ttl: int, *, mark_open: bool) -> None:
     key = thread_key(user_id)
     at = float(entry["at"])
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip: it runs in a commit hook
-        pipe.rpush(key, json.dumps(entry, ensure_ascii=False))
-        pipe.ltrim(key, -THREAD_MAX, -1)
-        pipe.expire(key, ttl)
-        if mark_open:
-            pipe.zadd(OPEN, {user_id: at})
-        pipe.zadd(RECENT, {user_id: at})
-        pipe.zremrangebyrank(RECENT, 0, -RECENT_MAX - 1)
+    pipe.rpush(key, json.dumps(entry, ensure_ascii=False))
+    pipe.ltrim(key, -THREAD_MAX, -1)
+    pipe.expire(key, ttl)
+    if mark_open:
+        pipe.zadd(OPEN, {user_id: at})
+    pipe.zadd(RECENT, {user_id: at})
+    pipe.zremrangebyrank(RECENT, 0, -RECENT_MAX - 1)
+
+
+async def _append(redis: Any, user_id: str, entry: dict[str, Any], ttl: int, *, mark_open: bool) -> None:
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip
+        _stage_append(pipe, user_id, entry, ttl, mark_open=mark_open)
         await pipe.execute()
 
 
@@ -83,18 +87,25 @@ def asked_for_staff(conv: Conversation) -> bool:
     return bool(conv.state.extra.get("wants_staff_at") == conv.now.isoformat())
 
 
-async def record(conv: Conversation) -> None:
-    """Commit hook: note what staff should see from this event (runner words not understood, a request)."""
-    redis = conv.services.store.redis
+def stage_record(conv: Conversation, pipe: Any) -> None:
+    """Commit stage: note what staff should see from this event (runner words not understood, a request)."""
     ttl = conv.services.settings.runner_ttl_seconds
     at = conv.now.timestamp()
     if conv.unrecognized is not None:
         entry = {"at": at, "from": "runner", "text": conv.unrecognized[:MAX_REPLY_CHARS],
                  "quiet": conv.silent, "event": conv.event_id}
-        await _append(redis, conv.user_id, entry, ttl, mark_open=True)
+        _stage_append(pipe, conv.user_id, entry, ttl, mark_open=True)
     if asked_for_staff(conv):
         entry = {"at": at, "from": "system", "text": "スタッフとの会話を希望しています", "event": conv.event_id}
-        await _append(redis, conv.user_id, entry, ttl, mark_open=True)
+        _stage_append(pipe, conv.user_id, entry, ttl, mark_open=True)
+
+
+async def record(conv: Conversation) -> None:
+    """Commit hook: :func:`stage_record` in a pipeline of its own."""
+    async with conv.services.store.redis.pipeline(transaction=False) as pipe:
+        stage_record(conv, pipe)
+        if len(pipe):
+            await pipe.execute()
 
 
 async def forget(redis: Any, user_id: str) -> None:

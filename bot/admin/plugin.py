@@ -20,7 +20,7 @@ def install(runtime: Runtime) -> None:
     async def forget(user_id: str) -> None:
         await inbox.forget(redis, user_id)
 
-    runtime.commit_hooks.append(inbox.record)
-    runtime.commit_hooks.append(funnel.count)
+    runtime.commit_stages.append(inbox.stage_record)  # one pipeline shared with the other commit stages
+    runtime.commit_stages.append(funnel.stage_count)
     runtime.forget_hooks.append(forget)
     runtime.services.internal_handlers[inbox.STAFF_REPLY_EVENT] = inbox.handle_staff_reply

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def install(runtime: Runtime) -> None:
     services, settings = runtime.services, runtime.settings
     tags = TagIndex(runtime.store, ttl_seconds=settings.runner_ttl_seconds)
-    runtime.commit_hooks.append(tags.on_commit)
+    runtime.commit_stages.append(tags.stage_commit)  # one pipeline shared with the other commit stages
     runtime.commit_hooks.append(CheckinPlanner(runtime.scheduler).on_commit)
     runtime.forget_hooks.append(tags.forget)
     services.internal_handlers[EVENT_TYPE] = handle_checkin

@@ -11,7 +11,8 @@ here, never with a multi-key command that a Redis Cluster would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from bot.store import Store, keys
 from bot.store.keys import PREFIX
@@ -35,19 +36,59 @@ class TagIndex:
 
     async def on_commit(self, conv: Conversation) -> None:
         """Commit hook: index tags the runner gained, unindex tags they lost."""
-        if set(conv.state.tags) == set(conv.initial_tags):
-            return  # most events change no tag: no extra round trip on the hot path
-        await self.sync(conv.user_id, conv.state.tags)
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            then = self.stage_commit(conv, pipe)
+            if then is None:
+                return
+            replies = await pipe.execute()
+        await then(replies)
 
-    async def sync(self, user_id: str, tags: Iterable[str]) -> None:
-        redis = self.store.redis
+    def stage_commit(self, conv: Conversation, pipe: Any) -> Callable[[list[Any]], Awaitable[None]] | None:
+        """Commit stage: :meth:`on_commit`'s first round trip queued into a shared pipeline."""
+        if set(conv.state.tags) == set(conv.initial_tags):
+            return None  # most events change no tag: nothing on the hot path
+        return self._stage_sync(pipe, conv.user_id, conv.state.tags, conv.initial_tags)
+
+    async def sync(self, user_id: str, tags: Iterable[str], *, likely_indexed: Iterable[str] | None = None) -> None:
+        """Make the index say exactly ``tags`` for the runner (see :meth:`_stage_sync`)."""
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            then = self._stage_sync(pipe, user_id, tags, likely_indexed)
+            replies = await pipe.execute()
+        await then(replies)
+
+    def _stage_sync(self, pipe: Any, user_id: str, tags: Iterable[str], likely_indexed: Iterable[str] | None
+                    ) -> Callable[[list[Any]], Awaitable[None]]:
+        """Queue the read of what is indexed, with the writes for the tags gained since ``likely_indexed``.
+
+        ``likely_indexed``: what the index should already hold (the tags before this event). The tags gained
+        since then are written in the same round trip that reads what is really indexed; a second round trip
+        follows only when the index differs from that guess (a tag lost, or a hook missed by a crash) — the
+        end state is the same as reading first and writing after (every write is idempotent). The tag sets
+        live in other hash slots, so this cannot be one script.
+        """
         own = runner_tags_key(user_id)
         current = set(tags)
-        indexed = set(await redis.smembers(own))
+        guessed = sorted(current - set(likely_indexed)) if likely_indexed is not None else []
+        pipe.smembers(own)
+        for tag in guessed:
+            pipe.sadd(tag_key(tag), user_id)
+        if guessed:
+            pipe.sadd(own, *guessed)
+        if current:
+            pipe.expire(own, self.ttl_seconds)
+
+        async def then(replies: list[Any]) -> None:
+            indexed = set(replies[0]) | set(guessed)
+            await self._finish(user_id, current, indexed)
+
+        return then
+
+    async def _finish(self, user_id: str, current: set[str], indexed: set[str]) -> None:
         gained, lost = sorted(current - indexed), sorted(indexed - current)
-        # One pipeline for every write (a commit hook runs on the consumer's hot path); the tag sets live in
-        # other hash slots, so this cannot be one script — each write is idempotent and safe to redo.
-        async with redis.pipeline(transaction=False) as pipe:
+        if not gained and not lost:
+            return
+        own = runner_tags_key(user_id)
+        async with self.store.redis.pipeline(transaction=False) as pipe:
             for tag in gained:
                 pipe.sadd(tag_key(tag), user_id)
             for tag in lost:
