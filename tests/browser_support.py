@@ -6,7 +6,9 @@ Playwright's own browser download cannot work here (no internet), so the tests l
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +22,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 TIMEOUT_MS = 15_000
+
+
+def screenshot_dir() -> Path:
+    """Where the browser tests put their screenshots: ``docs/`` when ``UPDATE_SCREENSHOTS=1`` (to refresh
+    the README's pictures), otherwise a scratch folder, so a test run leaves the work tree as it was."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parent.parent / "docs"
+    folder = Path(tempfile.gettempdir()) / "seitai-bot-screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def launch_chromium() -> Iterator[Browser]:

@@ -23,7 +23,7 @@ import uvicorn
 
 from bot.app import create_app
 from tests.booking_support import NOW, Clock, write_clinic
-from tests.browser_support import TIMEOUT_MS
+from tests.browser_support import TIMEOUT_MS, screenshot_dir
 from tests.harness import ADMIN, actions_in, event, make_settings, readable_text, sign
 from tests.standin_server import StandinServer
 from tests.test_simulator import free_port
@@ -31,7 +31,7 @@ from tests.test_simulator import free_port
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = screenshot_dir()
 
 
 class ServedBot:

@@ -8,13 +8,12 @@ driven only by what a person can see — button labels — and every request the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser_support import TIMEOUT_MS
+from tests.browser_support import TIMEOUT_MS, screenshot_dir
 from tests.test_simulator import LocalBot, local_bot
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["local_bot"]  # the fixture, shared with the API tests
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "simulator.png"
+SCREENSHOT = screenshot_dir() / "simulator.png"
 
 
 @pytest.fixture
