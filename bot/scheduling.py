@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from bot.clinic import QuietHours
 from bot.queue import EventQueue
 from bot.store import Store
-from bot.store.keys import PREFIX
+from bot.store.keys import PREFIX, runner_key
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -51,7 +51,7 @@ return out
 
 
 def runner_jobs_key(user_id: str) -> str:
-    return f"{PREFIX}:{{{user_id}}}:jobs"
+    return runner_key(user_id, "jobs")
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ DEFAULT_MINUTES = 30
 
 
 def handoff_key(user_id: str) -> str:
-    return f"{keys.PREFIX}:{{{user_id}}}:handoff"
+    return keys.runner_key(user_id, "handoff")
 
 
 def handoff_seconds(conv_or_settings: Any) -> int:

@@ -38,7 +38,7 @@ MAX_REPLY_CHARS = 5000
 
 
 def thread_key(user_id: str) -> str:
-    return f"{keys.PREFIX}:{{{user_id}}}:admin:thread"
+    return keys.runner_key(user_id, "admin:thread")
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from bot.store import Store, keys
-from bot.store.keys import PREFIX
+from bot.store.keys import PREFIX, runner_key
 from flows.context import Conversation
 
 
@@ -26,7 +26,7 @@ def tag_key(tag: str) -> str:
 
 def runner_tags_key(user_id: str) -> str:
     """The tags this runner is indexed under (for cleaning up when they are forgotten)."""
-    return f"{PREFIX}:{{{user_id}}}:tags"
+    return runner_key(user_id, "tags")
 
 
 class TagIndex:

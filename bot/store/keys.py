@@ -9,48 +9,49 @@ from __future__ import annotations
 PREFIX = "lb"
 
 
-def _runner(user_id: str, what: str) -> str:
+def runner_key(user_id: str, what: str) -> str:
+    """A key that belongs to one runner; services with their own per-runner data build theirs here too."""
     return f"{PREFIX}:{{{user_id}}}:{what}"
 
 
 def state(user_id: str) -> str:
     """The runner's conversation: flow, step, version, answers (a JSON string)."""
-    return _runner(user_id, "state")
+    return runner_key(user_id, "state")
 
 
 def inbox(user_id: str) -> str:
     """Events accepted for the runner and not yet handled, oldest first."""
-    return _runner(user_id, "inbox")
+    return runner_key(user_id, "inbox")
 
 
 def outbox(user_id: str) -> str:
     """Messages decided for the runner and not yet confirmed sent (a transactional outbox)."""
-    return _runner(user_id, "outbox")
+    return runner_key(user_id, "outbox")
 
 
 def lock(user_id: str) -> str:
     """Held by the one consumer handling this runner's events, so they run in order."""
-    return _runner(user_id, "lock")
+    return runner_key(user_id, "lock")
 
 
 def seen_event(user_id: str, webhook_event_id: str) -> str:
     """Marks a webhookEventId as accepted, so a redelivery is not handled twice."""
-    return _runner(user_id, f"evt:{webhook_event_id}")
+    return runner_key(user_id, f"evt:{webhook_event_id}")
 
 
 def tap_guard(user_id: str, data: str) -> str:
     """Briefly remembers a tapped button, so a double tap acts once."""
-    return _runner(user_id, f"tap:{data}")
+    return runner_key(user_id, f"tap:{data}")
 
 
 def failures(user_id: str, webhook_event_id: str) -> str:
     """How often handling this event failed; past a limit it becomes a dead letter."""
-    return _runner(user_id, f"fail:{webhook_event_id}")
+    return runner_key(user_id, f"fail:{webhook_event_id}")
 
 
 def profile(user_id: str) -> str:
     """What the runner told us and what we know of them (tags, follow status)."""
-    return _runner(user_id, "profile")
+    return runner_key(user_id, "profile")
 
 
 DEAD_LETTERS = f"{PREFIX}:dead"
