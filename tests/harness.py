@@ -164,6 +164,20 @@ class Runner:
         return self.received[before:]
 
 
+async def walk_to_result(runner: Runner, side: str, timing: str = "走った後") -> list[dict[str, object]]:
+    """Follow and finish the check on ``side`` with no red flag; returns the result messages."""
+    await runner.follow()
+    await runner.tap("1分チェックを始める")
+    await runner.tap(side)
+    await runner.tap("張り")
+    await runner.tap("どれも当てはまらない")
+    return await runner.tap(timing)
+
+
+def video_links(messages: list[dict[str, object]]) -> list[str]:
+    return [a["uri"] for m in messages for a in actions_in(m) if a.get("type") == "uri"]
+
+
 def actions_in(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for item in (message.get("quickReply") or {}).get("items", []):
         yield item["action"]

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.harness import BotHarness
+from tests.harness import BotHarness, video_links, walk_to_result
 from tests.standin_server import StandinServer
-from tests.test_knee_back_flow import video_links, walk_to_result
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
                                 reason="needs redis-server and redis-cli")

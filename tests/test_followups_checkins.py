@@ -12,8 +12,7 @@ from bot.followups.schedule import plan_checkin
 from bot.runtime import build_runtime
 from bot.scheduling import Job
 from bot.store import keys
-from tests.harness import ADMIN, BotHarness, Runner, actions_in
-from tests.test_knee_back_flow import walk_to_result
+from tests.harness import ADMIN, BotHarness, Runner, actions_in, walk_to_result
 
 JST = dt.timezone(dt.timedelta(hours=9))
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

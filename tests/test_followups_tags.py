@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.harness import ADMIN, BotHarness, event
+from tests.harness import ADMIN, BotHarness, event, walk_to_result
 from tests.test_followups_checkins import eventually
-from tests.test_knee_back_flow import walk_to_result
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 

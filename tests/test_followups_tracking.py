@@ -8,11 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.followups.tracking import CLICKS_KEY
-from tests.harness import BotHarness
+from tests.harness import BotHarness, video_links, walk_to_result
 from tests.standin_server import StandinServer
 from tests.test_followups_checkins import eventually
 from tests.test_followups_tags import listed
-from tests.test_knee_back_flow import video_links, walk_to_result
 
 PUBLIC = "https://bot.example.test"
 OUTER_VIDEO = "https://example.com/placeholder/videos/knee-back-outer"

@@ -5,22 +5,9 @@ from __future__ import annotations
 import json
 
 from bot.store import keys
-from tests.harness import BotHarness, Runner, actions_in
+from tests.harness import BotHarness, actions_in, video_links, walk_to_result
 
 NO_CURE_PROMISES = ("必ず治", "絶対に治", "完治します", "100%")
-
-
-async def walk_to_result(runner: Runner, side: str, timing: str = "走った後") -> list[dict[str, object]]:
-    await runner.follow()
-    await runner.tap("1分チェックを始める")
-    await runner.tap(side)
-    await runner.tap("張り")
-    await runner.tap("どれも当てはまらない")
-    return await runner.tap(timing)
-
-
-def video_links(messages: list[dict[str, object]]) -> list[str]:
-    return [a["uri"] for m in messages for a in actions_in(m) if a.get("type") == "uri"]
 
 
 async def test_a_new_friend_is_greeted_with_the_check_and_a_booking_button(bot: BotHarness) -> None:
