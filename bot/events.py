@@ -49,11 +49,6 @@ class Event:
         token = self.raw.get("replyToken")
         return str(token) if token else None
 
-    @property
-    def is_redelivery(self) -> bool:
-        context = self.raw.get("deliveryContext")
-        return bool(isinstance(context, dict) and context.get("isRedelivery"))
-
     def dumps(self) -> str:
         return json.dumps({"e": self.raw, "r": self.received_at}, ensure_ascii=False, separators=(",", ":"))
 

@@ -26,7 +26,6 @@ from linebot.v3.messaging import (
     AsyncMessagingApiBlob,
     Configuration,
     MulticastRequest,
-    ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
 
@@ -142,12 +141,6 @@ class LineClient:
         return await self._call("multicast", lambda: self.api.multicast_with_http_info(
             request, x_line_retry_key=retry_key, _request_timeout=self._timeout_s))
 
-    async def show_loading(self, chat_id: str, seconds: int = 5) -> SendResult:
-        """The typing dots; best effort, one attempt (the answer itself matters more)."""
-        request = ShowLoadingAnimationRequest(chatId=chat_id, loadingSeconds=seconds)
-        return await self._call("loading", lambda: self.api.show_loading_animation_with_http_info(
-            request, _request_timeout=self._timeout_s), attempts=1)
-
     async def reply_or_push(
         self, *, to: str, reply_token: str | None, messages: Sequence[Message], retry_key: str
     ) -> SendResult:
@@ -159,10 +152,8 @@ class LineClient:
             log.info("reply token refused; pushing instead", extra={"to": _short(to)})
         return await self.push(to, messages, retry_key=retry_key)
 
-    async def _call(
-        self, kind: str, call: Callable[[], Awaitable[Any]], *, attempts: int | None = None
-    ) -> SendResult:
-        attempts = attempts or self._max_attempts
+    async def _call(self, kind: str, call: Callable[[], Awaitable[Any]]) -> SendResult:
+        attempts = self._max_attempts
         status: int | None = None
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()

@@ -88,11 +88,6 @@ class Engine:
         await self.enter(conv, loaded, loaded.flow.help, keep_pending=True)
         self._reattach_pending(conv, loaded)
 
-    async def restart(self, conv: Conversation) -> None:
-        loaded = self._current(conv)
-        self._begin(conv, loaded)
-        await self.enter(conv, loaded, loaded.flow.start)
-
     # --- moving through steps ------------------------------------------------------------------------
 
     async def enter(self, conv: Conversation, loaded: LoadedFlow, step_name: str, *,
@@ -130,10 +125,6 @@ class Engine:
             await self.help(conv)
             return
         await action(conv, params)
-
-    async def goto_step(self, conv: Conversation, step_name: str) -> None:
-        """For actions: continue the runner's flow at a named step."""
-        await self._goto(conv, conv.state.flow or self.default_flow, step_name)
 
     # --- internals -----------------------------------------------------------------------------------
 

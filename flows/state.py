@@ -31,9 +31,6 @@ class ConversationState:
             if tag not in self.tags:
                 self.tags.append(tag)
 
-    def remove_tags(self, prefix: str) -> None:
-        self.tags = [t for t in self.tags if not t.startswith(prefix)]
-
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
