@@ -1,7 +1,7 @@
 """Counting what happened to every event: sent, acknowledged, handled, duplicated, lost.
 
 An event is *handled* when its answer reached the stand-in: its reply token was consumed, or a push carried
-the retry key the bot derives from its webhookEventId (``bot.outbox.retry_key``). Handled twice — token and
+the retry key the bot derives from its webhookEventId (``bot.delivery.outbox.retry_key``). Handled twice — token and
 push, or one push key accepted twice — is a *duplicate*; acknowledged (HTTP 200) but never handled is *lost*.
 """
 
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from bench.procs import Standin
-from bot.outbox import retry_key
+from bot.delivery.outbox import retry_key
 
 
 @dataclass

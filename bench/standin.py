@@ -1,6 +1,6 @@
 """The LINE stand-in as the benchmarks run it: ``python -m bench.standin --port N``.
 
-Why a bench flavour of ``bot.line_standin``: the load generator cannot ask the stand-in for one reply token
+Why a bench flavour of ``bot.local.line_standin``: the load generator cannot ask the stand-in for one reply token
 per event over HTTP (that would be a second load on the same two cores), and the stand-in's own records are
 capped at 10,000 entries. So here a reply token is *self-describing* — ``b.<userId>.<sent_ns>.<n>`` — and is
 still single-use, and every delivery is counted without a cap: which tokens were consumed and which push
@@ -18,8 +18,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from bot.line_standin.app import create_standin_app
-from bot.line_standin.state import LineApiError, StandinState
+from bot.local.line_standin.app import create_standin_app
+from bot.local.line_standin.state import LineApiError, StandinState
 
 INVALID_REPLY_TOKEN = "Invalid reply token"
 

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,13 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_worker(load_settings(), consumers=args.consumers, metrics_port=args.metrics_port))
         return 0
     if args.command == "check":
-        from bot.check import run_check
+        from bot.ops.check import run_check
 
         return run_check(load_settings())
     if args.command == "richmenu":
         from pathlib import Path
 
-        from bot.richmenu import run_richmenu
+        from bot.ops.richmenu import run_richmenu
 
         dry_run = Path(args.dry_run) if args.dry_run is not None else None
         return asyncio.run(run_richmenu(load_settings(), dry_run))
@@ -58,11 +58,12 @@ def _serve(host: str | None, port: int | None) -> int:
     os.environ["HOST"] = host or settings.host
     os.environ["PORT"] = str(port or settings.port)
     if settings.local_mode:  # say plainly where to look; no LINE channel means the simulator is the chat
-        from bot.simulator import simulator_url
+        from bot.local.mount import local_url
 
         local = settings.model_copy(update={"host": os.environ["HOST"], "port": int(os.environ["PORT"])})
         print("Local mode: no LINE channel configured (LINE_CHANNEL_SECRET/ACCESS_TOKEN unset).", flush=True)
-        print(f"Simulator: {simulator_url(local)}", flush=True)
+        if settings.feature_enabled("simulator"):
+            print(f"Simulator: {local_url(local, '/simulator')}", flush=True)
     uvicorn.run("bot.app:app", host=os.environ["HOST"], port=int(os.environ["PORT"]),
                 proxy_headers=True, forwarded_allow_ips="*", log_level="warning")
     return 0

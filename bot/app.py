@@ -8,23 +8,23 @@ store and the built-in LINE stand-in, so a laptop with nothing installed can tal
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from linebot.v3 import SignatureValidator
 
-from bot.admin import mount as mount_admin
-from bot.booking import api as booking_api
-from bot.events import Event
-from bot.followups.api import mount as mount_followups
-from bot.logs import configure_logging
-from bot.observability import mount as mount_observability
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings, load_settings
-from bot.simulator import mount as mount_simulator
-from bot.webhook import create_webhook_router
+from bot.config.settings import Settings, load_settings
+from bot.extension import Parts
+from bot.local.mount import mount_standin
+from bot.ops.logs import configure_logging
+from bot.ops.observability import mount as mount_observability
+from bot.plugins import FEATURES, enabled
+from bot.runtime import build_runtime
+from bot.web.parts import parts_if_ready
+from bot.webhook.events import Event
+from bot.webhook.router import create_webhook_router
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await build_runtime(settings)
+        runtime = await build_runtime(settings, FEATURES)
         app.state.runtime = runtime
+        app.state.parts = runtime.parts
         runtime.start_consumers(settings.inline_consumers, concurrency=settings.inline_consumer_concurrency)
         if settings.inline_scheduler:
             runtime.start_worker_loops()
@@ -63,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
-        if runtime is not None and await runtime.store.ping():
+        parts = parts_if_ready(request)
+        if parts is not None and await parts.store.ping():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "store unavailable"}, status_code=503)
 
@@ -79,21 +80,17 @@ class _LazyQueue:
         self._app = app
 
     async def accept(self, events: Sequence[Event]) -> list[bool]:
-        runtime: Runtime = self._app.state.runtime
-        return await runtime.queue.accept(events)
+        parts: Parts = self._app.state.parts
+        return await parts.queue.accept(events)
 
 
 def _mount_extras(app: FastAPI, settings: Settings) -> None:
-    """Routers beyond the webhook: each module says what it serves (and whether, e.g. only locally)."""
-    mounts: list[Callable[[FastAPI, Settings], None]] = [
-        booking_api.mount,  # /admin/api/bookings, /calendar/<token>.ics
-        mount_simulator,  # local mode only: LINE stand-in at /_line, chat simulator at /simulator
-        mount_observability,  # GET /metrics, a request id on every log line
-        mount_admin,  # /admin: staff dashboard (login, bookings, inbox, funnel, content)
-        mount_followups,  # /admin/api/users, /admin/api/messages, /v/<flow>/<video> redirect
-    ]
-    for mount in mounts:
-        mount(app, settings)
+    """Routes beyond the webhook: the core's own, then each enabled feature's (each says what it serves)."""
+    mount_standin(app, settings)  # local mode only: LINE's API stand-in at /_line
+    mount_observability(app, settings)  # GET /metrics, a request id on every log line
+    for feature in enabled(settings):
+        if feature.routes is not None:
+            feature.routes(app, settings)
 
 
 app = create_app()

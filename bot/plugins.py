@@ -1,24 +1,21 @@
-"""The services every runtime installs, in order, and the actions they bring.
+"""The features a bot is made of, listed here, explicitly, in the order they are installed.
 
-Listed here, explicitly, rather than registered as a side effect of imports: a reader finds in one place
-what a running bot is made of, and importing this module is what makes their actions known to the flow
-loader (``booking.*``, ``followups.*``).
+This is the one module that names the features (with the entry points that hand this list to the runtime):
+the core takes the list, never imports a feature. A feature is switched off with ``DISABLED_FEATURES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from bot.config.settings import Settings
+from bot.extension import Feature
+from bot.features.booking.feature import feature as booking
+from bot.features.dashboard.feature import feature as dashboard
+from bot.features.followups.feature import feature as followups
+from bot.features.simulator.feature import feature as simulator
 
-from bot import booking, builtin_actions, followups
-from bot.admin import plugin as dashboard
+#: Booking first: follow-ups and the dashboard use its service when it is there.
+FEATURES: tuple[Feature, ...] = (booking, followups, dashboard, simulator)
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
-Installer = Callable[["Runtime"], Awaitable[None] | None]
-
-#: Booking first: follow-ups and the dashboard read bookings.
-INSTALLERS: tuple[Installer, ...] = (booking.install, followups.install, dashboard.install)
-
-__all__ = ["INSTALLERS", "Installer", "builtin_actions"]
+def enabled(settings: Settings, features: tuple[Feature, ...] = FEATURES) -> tuple[Feature, ...]:
+    return tuple(f for f in features if settings.feature_enabled(f.name))

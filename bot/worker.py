@@ -1,7 +1,7 @@
 """``python -m bot worker``: more consumers, and the scheduled sends (reminders, check-ins).
 
 Workers are never needed for a runner to get an answer — the web process consumes too — but they add
-capacity and run the loops registered in ``Runtime.worker_loops`` (scheduling). Stop with SIGTERM/SIGINT:
+capacity and run the loops registered in ``Parts.hooks.loops`` (the scheduler). Stop with SIGTERM/SIGINT:
 in-flight runners are finished; notices not yet taken stay in the stream for another consumer.
 """
 
@@ -11,9 +11,10 @@ import asyncio
 import logging
 import signal
 
-from bot.logs import configure_logging
+from bot.config.settings import Settings
+from bot.ops.logs import configure_logging
+from bot.plugins import FEATURES
 from bot.runtime import build_runtime
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ async def run_worker(settings: Settings, consumers: int = 2, metrics_port: int |
                       secrets=[settings.channel_secret(), settings.access_token()])
     if settings.redis_url is None:
         raise SystemExit("a worker needs REDIS_URL: the embedded store lives inside the web process")
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, FEATURES)
     if metrics_port:  # a worker makes most LINE calls; without this its counters would never be scraped
         from prometheus_client import start_http_server
 
@@ -34,7 +35,7 @@ async def run_worker(settings: Settings, consumers: int = 2, metrics_port: int |
     await runtime.queue.ensure_group()
     runtime.start_consumers(consumers)
     runtime.start_worker_loops()
-    log.info("worker started", extra={"consumers": consumers, "loops": len(runtime.worker_loops)})
+    log.info("worker started", extra={"consumers": consumers, "loops": len(runtime.hooks.loops)})
     await runtime.stop.wait()
     await runtime.shutdown()
     log.info("worker stopped")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flows.ports import Deps
 from flows.state import ConversationState
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 Message = dict[str, Any]
 
@@ -33,7 +31,8 @@ class Conversation:
     state: ConversationState
     now: dt.datetime
     event_id: str
-    services: Services
+    #: What the bot around the engine offers (template variables, services by type): see flows/ports.py.
+    deps: Deps
     replies: list[Message] = field(default_factory=list)
     pushes: list[Push] = field(default_factory=list)
     #: Set when the runner asked to be forgotten (unfollow, 「データ削除」): the consumer deletes their data.

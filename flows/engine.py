@@ -104,12 +104,12 @@ class Engine:
             message = renderer.render(spec, step_name, state)
             if message is not None:
                 conv.say(message)
-        if step.action:
+        if step.action and step.action in self.actions:  # a switched-off feature's action is skipped
             await self.run_action(conv, step.action, {})
         if step.ask:
             state.step, state.step_hash = step_name, loaded.step_hashes[step_name]
             state.turn += 1
-            self._attach(conv, quick_reply(flow.flow, step_name, step.ask.choices, state.turn))
+            self._attach(conv, quick_reply(flow.flow, step_name, self._offered(step.ask.choices), state.turn))
         elif step.route:
             target = next((r.goto for r in step.route if matches(r.when, state)), None)
             if target is not None:
@@ -142,13 +142,22 @@ class Engine:
         state.started_at = conv.now.timestamp()
 
     def _renderer(self, conv: Conversation, loaded: LoadedFlow) -> Renderer:
-        services = conv.services
-        return Renderer(loaded.flow, services.template_variables(), services.video_link(conv.user_id))
+        deps = conv.deps
+        return Renderer(loaded.flow, deps.template_variables(), deps.video_link(conv.user_id), offers=self.offers)
+
+    def offers(self, choice: Choice) -> bool:
+        """A choice is shown only when what it does is there: a switched-off feature's buttons are left out."""
+        return choice.action is None or choice.action in self.actions
+
+    def _offered(self, choices: list[Choice]) -> list[Choice]:
+        return [c for c in choices if self.offers(c)]
 
     def _keyword(self, loaded: LoadedFlow, said: str) -> tuple[str, bool] | None:
         """The longest keyword contained in what was typed: 「予約をキャンセル」 is a cancel, not a booking."""
         best: tuple[int, str, bool] | None = None
         for keyword in loaded.flow.keywords:
+            if keyword.action is not None and keyword.action not in self.actions:
+                continue  # its feature is switched off: the words fall through to help
             for word in keyword.words:
                 w = normalize(word)
                 if w and w in said and (best is None or len(w) > best[0]):
@@ -167,7 +176,8 @@ class Engine:
     def _reattach_pending(self, conv: Conversation, loaded: LoadedFlow) -> None:
         pending = self._pending_ask(conv, loaded)
         if pending is not None and conv.state.step and conv.replies and "quickReply" not in conv.replies[-1]:
-            self._attach(conv, quick_reply(loaded.flow.flow, conv.state.step, pending.choices, conv.state.turn))
+            self._attach(conv, quick_reply(loaded.flow.flow, conv.state.step, self._offered(pending.choices),
+                                           conv.state.turn))
 
     def _attach(self, conv: Conversation, items: dict[str, object]) -> None:
         if conv.replies:
@@ -230,4 +240,4 @@ class Engine:
 
     async def _double_tap(self, conv: Conversation, data: str) -> bool:
         """True when the same button was tapped moments ago (the first tap already acted)."""
-        return not await conv.services.remember_tap(conv.user_id, data, conv.event_id, DOUBLE_TAP_SECONDS)
+        return not await conv.deps.remember_tap(conv.user_id, data, conv.event_id, DOUBLE_TAP_SECONDS)

@@ -15,7 +15,6 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.clinic import ConfigError
 from flows.schema import (
     MAX_ALT_TEXT,
     MAX_BUTTON_TEXT,
@@ -33,6 +32,11 @@ from flows.schema import (
     VideoCardMessage,
     VideoMessage,
 )
+
+
+class FlowError(ValueError):
+    """A flow file is wrong; the message names the file and the step."""
+
 
 #: A line longer than this wraps on a small phone; it is a warning, not an error.
 PHONE_LINE_CHARS = 24
@@ -68,24 +72,24 @@ class FlowSet:
 
 
 def load_flows(directory: Path, known_actions: Iterable[str]) -> FlowSet:
-    """Load every ``*.yaml`` under ``directory``; raise ``ConfigError`` listing every problem found."""
+    """Load every ``*.yaml`` under ``directory``; raise ``FlowError`` listing every problem found."""
     actions = set(known_actions)
     flow_set = FlowSet()
     problems: list[str] = []
     files = sorted(directory.glob("*.yaml"))
     if not files:
-        raise ConfigError(f"{directory}: no flow files (*.yaml)")
+        raise FlowError(f"{directory}: no flow files (*.yaml)")
     for path in files:
         try:
             loaded = load_flow_file(path, actions)
-        except ConfigError as exc:
+        except FlowError as exc:
             problems.append(str(exc))
             continue
         if loaded.flow.flow in flow_set.flows:
             problems.append(f"{path}: flow name {loaded.flow.flow!r} is used twice")
         flow_set.flows[loaded.flow.flow] = loaded
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise FlowError("\n".join(problems))
     return flow_set
 
 
@@ -94,13 +98,13 @@ def load_flow_file(path: Path, actions: set[str]) -> LoadedFlow:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         flow = Flow.model_validate(raw)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
     except ValidationError as exc:
         details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {details}") from exc
+        raise FlowError(f"{path}: {details}") from exc
     problems = [f"{path}: {p}" for p in check_flow(flow, actions)]
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise FlowError("\n".join(problems))
     warnings = tuple(f"{path}: {w}" for w in _long_lines(flow))
     # A step's fingerprint covers only its question: new wording keeps a runner where they are,
     # new or renamed choices send them back to the start politely.

@@ -90,10 +90,13 @@ def quick_reply(flow: str, step: str, choices: list[Choice], turn: int) -> dict[
 class Renderer:
     """Renders one flow's specs for one runner."""
 
-    def __init__(self, flow: Flow, variables: Mapping[str, str], link_for: LinkFor | None = None) -> None:
+    def __init__(self, flow: Flow, variables: Mapping[str, str], link_for: LinkFor | None = None, *,
+                 offers: Callable[[Choice], bool] | None = None) -> None:
         self.flow = flow
         self.variables = variables
         self.link_for: LinkFor = link_for or (lambda _name, video: str(video.url))
+        #: Which buttons to show (the engine leaves out those of a switched-off feature).
+        self.offers: Callable[[Choice], bool] = offers or (lambda _choice: True)
 
     def render(self, spec: MessageSpec, step: str, state: ConversationState) -> Message | None:
         if not matches(spec.when, state):
@@ -120,14 +123,12 @@ class Renderer:
             {"type": "button", "style": c.style, "height": "sm",
              **({"color": BRAND_GREEN} if c.style == "primary" else {}),
              "action": choice_action(self.flow.flow, step, c, None)}
-            for c in spec.buttons.choices
+            for c in spec.buttons.choices if self.offers(c)
         ]
         alt = fill(spec.buttons.title or spec.buttons.text, self.variables)[:400]
-        bubble = {
-            "type": "bubble",
-            "body": {"type": "box", "layout": "vertical", "contents": body},
-            "footer": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": buttons},
-        }
+        bubble: dict[str, Any] = {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": body}}
+        if buttons:
+            bubble["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm", "contents": buttons}
         return {"type": "flex", "altText": alt, "contents": bubble}
 
     def video_cards(self, names: list[str]) -> Message:

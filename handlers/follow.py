@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.events import Event
+from bot.webhook.events import Event
 from flows.context import Conversation
+from flows.engine import Engine
 
 
 async def handle(event: Event, conv: Conversation) -> None:
@@ -11,4 +12,4 @@ async def handle(event: Event, conv: Conversation) -> None:
     unblocked = bool(isinstance(follow, dict) and follow.get("isUnblocked"))
     conv.state.extra["following"] = True
     conv.state.add_tags(["friend"])  # the funnel counts its first appearance as a friend added
-    await conv.services.engine.follow(conv, unblocked=unblocked)
+    await conv.deps.need(Engine).follow(conv, unblocked=unblocked)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from bot.admin.handoff import quiet_for_staff
-from bot.events import Event
+from bot.webhook.events import Event
 from flows.context import Conversation
+from flows.engine import Engine
 
 
 async def handle(event: Event, conv: Conversation) -> None:
-    if await quiet_for_staff(event, conv):  # a person is answering this runner: the bot keeps quiet
-        return
     message = event.raw.get("message")
     message = message if isinstance(message, dict) else {}
-    engine = conv.services.engine
+    engine = conv.deps.need(Engine)
     if message.get("type") == "text" and str(message.get("text", "")).strip():
         await engine.text(conv, str(message["text"]))
     else:

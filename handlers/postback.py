@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.events import Event
+from bot.webhook.events import Event
 from flows.context import Conversation
+from flows.engine import Engine
 
 
 async def handle(event: Event, conv: Conversation) -> None:
@@ -11,4 +12,4 @@ async def handle(event: Event, conv: Conversation) -> None:
     postback = postback if isinstance(postback, dict) else {}
     params = postback.get("params")
     picked = {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}
-    await conv.services.engine.postback(conv, str(postback.get("data", "")), picked)
+    await conv.deps.need(Engine).postback(conv, str(postback.get("data", "")), picked)

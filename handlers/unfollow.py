@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.events import Event
+from bot.webhook.events import Event
 from flows.context import Conversation
 
 

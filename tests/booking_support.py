@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot.booking.service import BookingService
+from bot.features.booking.service import BookingService
 from bot.store import keys
 from tests.harness import BotHarness, event
 from tests.standin_server import StandinServer
@@ -70,9 +70,7 @@ async def booking_bot(redis_url: str, line: StandinServer, folder: Path, clock: 
 
 
 def service_of(bot: BotHarness) -> BookingService:
-    service = bot.runtime.services.booking
-    assert service is not None, "the booking plugin is installed"
-    return service
+    return bot.runtime.parts.need(BookingService)
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -21,14 +21,17 @@ import httpx
 from fastapi import FastAPI
 
 from bot.app import create_app
-from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.plugins import FEATURES
+from bot.runtime import Runtime, action_registries
 from tests.standin_server import StandinServer
 
 SECRET = "test-channel-secret-0123456789abcdef"
 TOKEN = "test-channel-access-token"
 ADMIN = "test-admin-token"
 _ids = itertools.count(1)
+#: Every action a flow may name: the core's and every feature's.
+ALL_ACTIONS = action_registries(FEATURES)
 
 
 def redis_url_of(proc: Any) -> str:

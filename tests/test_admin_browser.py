@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 
 from bot.app import create_app
+from bot.features.booking.service import BookingService
 from tests.booking_support import NOW, Clock, write_clinic
 from tests.browser_support import TIMEOUT_MS, screenshot_dir
 from tests.harness import ADMIN, actions_in, event, make_settings, readable_text, sign
@@ -56,7 +57,7 @@ class ServedBot:
         while not self.server.started:
             assert time.monotonic() < deadline, "the bot did not start"
             time.sleep(0.02)
-        self.app.state.runtime.services.booking.clock = Clock(NOW)
+        self.app.state.runtime.parts.need(BookingService).clock = Clock(NOW)
         return self
 
     def __exit__(self, *exc: object) -> None:

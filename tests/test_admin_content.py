@@ -11,7 +11,7 @@ async def test_every_step_and_its_messages_are_shown_as_chat_bubbles(bot: BotHar
     page = await bot.client.get("/admin/content", headers=HTML)
     assert page.status_code == 200
     text = page.text
-    for step in bot.runtime.services.flows.get("knee_back").flow.steps:  # type: ignore[union-attr]
+    for step in bot.runtime.parts.flows.get("knee_back").flow.steps:  # type: ignore[union-attr]
         assert f'id="knee_back-{step}"' in text, step
     assert "起動時チェックの注意" in text
     assert "膝裏のどのあたりが" in text and '<span class="chip"' in text  # a question with its quick replies
@@ -22,7 +22,7 @@ async def test_every_step_and_its_messages_are_shown_as_chat_bubbles(bot: BotHar
 
 
 async def test_start_up_warnings_are_listed(bot: BotHarness) -> None:
-    warnings = bot.runtime.services.flows.warnings
+    warnings = bot.runtime.parts.flows.warnings
     await login(bot)
     page = await bot.client.get("/admin/content", headers=HTML)
     if warnings:

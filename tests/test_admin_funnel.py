@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot.admin import funnel
+from bot.features.dashboard import funnel
 from tests.admin_helpers import HTML, login
 from tests.harness import BotHarness
 
 
 async def today_counts(bot: BotHarness) -> dict[str, str]:
-    today = dt.datetime.now(bot.runtime.services.clinic.tz).date()
+    today = dt.datetime.now(bot.runtime.parts.clinic.tz).date()
     counts: dict[str, str] = await bot.runtime.store.redis.hgetall(funnel.day_key(today))
     return counts
 
@@ -55,7 +55,7 @@ async def test_the_page_draws_charts_without_outside_requests_and_offers_csv(bot
     await runner.tap("1分チェックを始める")
     await settle(bot, {"checks_started": "1"})
     await login(bot)
-    today = dt.datetime.now(bot.runtime.services.clinic.tz).date()
+    today = dt.datetime.now(bot.runtime.parts.clinic.tz).date()
     page = await bot.client.get("/admin/funnel", headers=HTML)
     assert page.status_code == 200
     assert page.text.count("<svg") == len(funnel.COLUMNS) + 1

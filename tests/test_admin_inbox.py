@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.admin import handoff, inbox
+from bot.features.dashboard import handoff, inbox
 from tests.admin_helpers import HTML, form_on, hidden, login
 from tests.harness import BotHarness, Runner, event
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking import messages
+from bot.features.booking import messages
 from bot.store import keys
 from tests.booking_support import (
     NOW,

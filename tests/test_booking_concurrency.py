@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking import messages
-from bot.booking.store import TAKEN
+from bot.features.booking import messages
+from bot.features.booking.store import TAKEN
 from tests.booking_support import NOW, Clock, at, booking_bot, epoch, eventually, service_of
 from tests.harness import BotHarness, event
 from tests.standin_server import StandinServer

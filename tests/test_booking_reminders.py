@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.service import reminder_job_id
-from bot.queue import EventQueue
-from bot.scheduling import Scheduler
+from bot.delivery.queue import EventQueue
+from bot.features.booking.service import reminder_job_id
+from bot.scheduling.scheduler import Scheduler
 from bot.store import connect
 from tests.booking_support import NOW, Clock, at, booking_bot, epoch, handled, service_of
 from tests.harness import BotHarness
@@ -52,7 +52,7 @@ async def test_two_workers_racing_send_exactly_one_reminder(bot: BotHarness, red
     due = at(5, 18).timestamp()
     other_store = connect(redis_url)  # a second worker process: its own connection and scheduler
     try:
-        clinic = bot.runtime.services.clinic
+        clinic = bot.runtime.parts.clinic
         second = Scheduler(other_store, EventQueue(other_store, dedupe_seconds=3600),
                            quiet=clinic.quiet_hours, tz=clinic.tz)
         queued = await asyncio.gather(bot.runtime.scheduler.run_due(now=due), second.run_due(now=due),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bot.booking import slots
-from bot.clinic import load_clinic
+from bot.config.clinic import load_clinic
+from bot.features.booking import slots
 from tests.booking_support import NOW, at, epoch, write_clinic
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 
-from bot import plugins  # noqa: F401  (every action the flows name)
-from bot.line_schema import validate_body
-from bot.settings import ROOT
-from flows.actions import actions
+from bot.config.settings import ROOT
+from bot.local.line_schema import validate_body
 from flows.loader import load_flows
 from flows.render import Renderer, quick_reply
 from flows.schema import Flow
 from flows.state import ConversationState
+from tests.harness import ALL_ACTIONS
 
 VARIABLES = {"clinic_name": "テスト整体院", "clinic_phone": "03-0000-0000"}
 
@@ -28,7 +27,7 @@ def answer_combinations(flow: Flow) -> list[ConversationState]:
 
 
 def test_every_step_renders_to_bodies_lines_spec_accepts() -> None:
-    flows = load_flows(ROOT / "flows", actions)
+    flows = load_flows(ROOT / "flows", ALL_ACTIONS)
     checked = 0
     for loaded in flows:
         flow = loaded.flow

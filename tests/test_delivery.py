@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.outbox import retry_key
+from bot.delivery.outbox import retry_key
 from tests.harness import BotHarness, event
 
 
@@ -93,7 +93,7 @@ async def test_an_event_that_keeps_failing_is_set_aside_and_the_runner_is_not_st
     async def broken(event: object, conv: object) -> None:
         raise RuntimeError("a bug in a handler")
 
-    bot.runtime.services.internal_handlers["x-broken"] = broken  # type: ignore[assignment]
+    bot.runtime.router.on("x-broken")(broken)  # type: ignore[arg-type]
     await bot.runtime.queue.enqueue_internal(runner.user_id, "job:broken-1", {"type": "x-broken"}, 0.0)
     apology = await runner.wait_for_messages(len(runner.received), timeout=15.0)
     assert "うまく処理できませんでした" in runner.texts(apology)

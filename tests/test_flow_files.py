@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import plugins  # noqa: F401  (every action the flows name)
-from bot.clinic import ConfigError
-from bot.settings import ROOT
-from flows.actions import actions
-from flows.loader import load_flows
+from bot.config.settings import ROOT
+from flows.loader import FlowError, load_flows
+from tests.harness import ALL_ACTIONS
 
 SHIPPED = yaml.safe_load((ROOT / "flows" / "knee_back.yaml").read_text(encoding="utf-8"))
 
@@ -22,8 +20,8 @@ def write_flow(tmp_path: Path, flow: dict[str, object]) -> Path:
 
 
 def refused(tmp_path: Path, flow: dict[str, object]) -> str:
-    with pytest.raises(ConfigError) as error:
-        load_flows(write_flow(tmp_path, flow), actions)
+    with pytest.raises(FlowError) as error:
+        load_flows(write_flow(tmp_path, flow), ALL_ACTIONS)
     message = str(error.value)
     assert "broken.yaml" in message
     return message
@@ -34,7 +32,7 @@ def copy() -> dict[str, object]:
 
 
 def test_the_shipped_flows_load() -> None:
-    flows = load_flows(ROOT / "flows", actions)
+    flows = load_flows(ROOT / "flows", ALL_ACTIONS)
     assert flows.get("knee_back") is not None
 
 
@@ -87,13 +85,13 @@ def test_a_reference_to_an_unknown_video_is_refused(tmp_path: Path) -> None:
     assert "unknown video 'missing'" in refused(tmp_path, flow)
 
 
-def test_the_app_refuses_to_start_with_a_broken_flow(tmp_path: Path) -> None:
-    from bot.runtime import build_services
-    from bot.settings import Settings
-    from bot.store import connect
+async def test_the_app_refuses_to_start_with_a_broken_flow(tmp_path: Path) -> None:
+    from bot.config.settings import Settings
+    from bot.plugins import FEATURES
+    from bot.runtime import build_runtime
 
     flow = copy()
     flow["start"] = "gone"
     settings = Settings(flows_dir=write_flow(tmp_path, flow))
-    with pytest.raises(ConfigError, match="start goes to unknown step 'gone'"):
-        build_services(settings, connect(None))
+    with pytest.raises(FlowError, match="start goes to unknown step 'gone'"):
+        await build_runtime(settings, FEATURES)

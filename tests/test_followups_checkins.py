@@ -8,9 +8,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.followups.schedule import plan_checkin
+from bot.features.booking.service import BookingService
+from bot.features.followups.schedule import plan_checkin
+from bot.plugins import FEATURES
 from bot.runtime import build_runtime
-from bot.scheduling import Job
+from bot.scheduling.scheduler import Job
 from bot.store import keys
 from tests.harness import ADMIN, BotHarness, Runner, actions_in, walk_to_result
 
@@ -78,7 +80,7 @@ async def test_a_due_checkin_is_sent_once_by_push_with_a_retry_key_even_with_two
     runner = bot.runner()
     await walk_to_result(runner, "膝裏の内側")
     [job] = await checkins(bot, runner)
-    worker = await build_runtime(bot.runtime.settings, store=None)
+    worker = await build_runtime(bot.runtime.settings, FEATURES)
     worker.start_consumers(1)
     try:
         before = len(runner.received)
@@ -149,7 +151,7 @@ async def test_better_gets_encouragement_and_the_running_form_points(bot: BotHar
 async def test_a_checkin_due_at_night_waits_for_the_morning(bot: BotHarness) -> None:
     runner = bot.runner()
     await walk_to_result(runner, "膝裏の外側")
-    follow_up = bot.runtime.services.flows.flows["knee_back"].flow.follow_ups[0]
+    follow_up = bot.runtime.parts.flows.flows["knee_back"].flow.follow_ups[0]
     scheduler = bot.runtime.scheduler
 
     def days_before(moment: dt.datetime) -> dt.datetime:
@@ -195,8 +197,7 @@ async def test_stop_holds_checkins_and_resume_lets_them_come_again(bot: BotHarne
 async def test_a_runner_with_an_upcoming_booking_is_not_chased(bot: BotHarness) -> None:
     runner = bot.runner()
     await walk_to_result(runner, "膝裏の外側")
-    booking = bot.runtime.services.booking
-    assert booking is not None
+    booking = bot.runtime.parts.need(BookingService)
     start = (await booking.free_starts())[0]
     result = await booking.reserve(runner.user_id, int(start.timestamp()), "nonce-1", "staff-test")
     assert result.outcome == "ok"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import bot.runtime  # noqa: F401  (imports the plugins, so booking.* and followups.* actions are known)
-from bot.settings import ROOT
-from flows.actions import actions
+from bot.config.settings import ROOT
 from flows.loader import load_flows
+from tests.harness import ALL_ACTIONS
 from tests.test_flow_files import copy, refused
 
 
@@ -19,7 +18,7 @@ def with_follow_ups(*follow_ups: dict[str, Any]) -> dict[str, object]:
 
 
 def test_the_shipped_flow_checks_in_three_days_after_the_video_unless_booked() -> None:
-    flow = load_flows(ROOT / "flows", actions).flows["knee_back"].flow
+    flow = load_flows(ROOT / "flows", ALL_ACTIONS).flows["knee_back"].flow
     first = flow.follow_ups[0]
     assert (first.after_tag, first.delay_days, first.step) == ("video_sent", 3, "checkin_first")
     assert "booked" in first.skip_if_tags and "red_flag" in first.skip_if_tags

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from bot.followups.tags import TagIndex
+from bot.features.followups.tags import TagIndex
 from bot.store import keys
 from tests.harness import ADMIN, BotHarness
 

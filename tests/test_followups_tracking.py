@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.followups.tracking import CLICKS_KEY
+from bot.features.followups.tracking import CLICKS_KEY
 from tests.harness import BotHarness, video_links, walk_to_result
 from tests.standin_server import StandinServer
 from tests.test_followups_checkins import eventually

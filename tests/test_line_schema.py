@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, ValidationError, validators  # type: ignore[import-untyped]
 
-from bot.contract import (
+from bot.local.contract import (
     DISCRIMINATOR_KEYWORD,
     _convert,
     discriminated_bases,
@@ -23,7 +23,7 @@ from bot.contract import (
     root_schema,
     schema_issues,
 )
-from bot.line_schema import grapheme_len, line_limits_errors, utf16_len, validate_body
+from bot.local.line_schema import grapheme_len, line_limits_errors, utf16_len, validate_body
 
 Json = dict[str, Any]
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bot.app import create_app
-from bot.settings import ROOT, Settings
+from bot.config.settings import ROOT, Settings
 from tests.harness import SECRET, TOKEN
 
 STRONG_ADMIN = "x7Qp2LmN9vR4sT8wY1zA6bC3dE5fG0hJ"

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.settings import ROOT
+from bot.config.settings import ROOT
 from tests.harness import ADMIN, SECRET, TOKEN
 from tests.standin_server import StandinServer
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ROOT
+from bot.config.settings import ROOT
 from tests.harness import ADMIN, SECRET, TOKEN, BotHarness, event
 from tests.standin_server import StandinServer
 

@@ -12,9 +12,9 @@ import yaml
 from linebot.v3.messaging.exceptions import ApiException
 from PIL import Image
 
-from bot.line_client import LineClient
-from bot.richmenu import BUTTONS, HEIGHT, MAX_IMAGE_BYTES, MENU_NAME, WIDTH, publish, run_richmenu
-from bot.settings import ROOT
+from bot.config.settings import ROOT
+from bot.delivery.line_client import LineClient
+from bot.ops.richmenu import BUTTONS, HEIGHT, MAX_IMAGE_BYTES, MENU_NAME, WIDTH, publish, run_richmenu
 from tests.harness import make_settings
 from tests.standin_server import StandinServer
 

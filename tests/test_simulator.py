@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from bot.settings import Settings
+from bot.config.settings import Settings
 from tests.harness import actions_in, readable_text
 
 ROOT = Path(__file__).resolve().parent.parent

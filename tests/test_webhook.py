@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 
-from bot.settings import ROOT
+from bot.config.settings import ROOT
 from tests.harness import BotHarness, event, sign
 
 SAMPLES = [ROOT.parent / "shared" / "line-samples" / "webhook.json", ROOT / "tests" / "data" / "webhook.json"]

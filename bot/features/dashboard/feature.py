@@ -1,0 +1,56 @@
+"""The dashboard as the core sees it.
+
+- commit stages: record inbox items (words the bot did not understand, requests for a person) and count the
+  funnel's milestones, after the consumer's commit, never on the webhook's path;
+- a forget hook: a forgotten runner's inbox thread and hand-off go with the rest of their data;
+- the hand-off gate in front of runner messages (a person is answering: the bot keeps quiet) and the
+  ``x-staff-reply`` handler;
+- routes: the pages under ``/admin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from bot.config.settings import Settings
+from bot.extension import Feature, Parts
+from bot.features.dashboard import funnel, handoff, inbox
+from bot.features.dashboard.bookings import create_bookings_router
+from bot.features.dashboard.pages import create_router
+from bot.features.dashboard.views import HERE, LoginRequired, login_required
+from flows.context import Conversation
+from handlers.router import Router
+
+
+def install(parts: Parts) -> None:
+    redis, ttl = parts.store.redis, parts.settings.runner_ttl_seconds
+
+    def record_inbox(conv: Conversation, pipe: Any) -> None:
+        inbox.stage_record(conv, pipe, ttl)
+
+    async def forget(user_id: str) -> None:
+        await inbox.forget(redis, user_id)
+
+    parts.hooks.commit_stages.append(record_inbox)
+    parts.hooks.commit_stages.append(funnel.stage_count)
+    parts.hooks.forget.append(forget)
+
+
+def mount_pages(app: FastAPI, settings: Settings) -> None:
+    app.add_exception_handler(LoginRequired, login_required)
+    app.include_router(create_router())
+    app.include_router(create_bookings_router())
+    app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
+
+
+def _router() -> Router:
+    router = Router("dashboard")
+    router.include(handoff.router)
+    router.include(inbox.router)
+    return router
+
+
+feature = Feature(name="dashboard", router=_router(), install=install, routes=mount_pages)

@@ -1,0 +1,105 @@
+"""What every dashboard page shares: the templates, the staff session check, CSRF-checked forms, notices.
+
+Every page needs a logged-in staff session; a browser is sent to the login page, anything else gets 401.
+Every form is a POST carrying the session's CSRF token; forms are parsed from the raw body (no multipart
+dependency) and refused with 403 without a valid token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bot.features.dashboard import auth
+from bot.features.dashboard.auth import Session
+from bot.web.parts import parts_of
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+MAX_FORM_BYTES = 64 * 1024
+WEEKDAYS_JA = "月火水木金土日"
+
+#: Notices shown after a form, by key (no staff-typed text travels in a URL).
+NOTICES = {
+    "sent": "送信しました。このランナーさんへのボットの自動返信は止まっています。",
+    "again": "この送信はすでに受け付けています(二重送信は送られません)。",
+    "taken": "対応を始めました。ボットは止まっています。",
+    "closed": "対応を終えました。ボットが再び応答します。",
+    "empty": "メッセージが空です。",
+    "confirmed": "予約を確認済みにし、ランナーさんにお知らせしました。",
+    "cancelled": "予約をキャンセルし、ランナーさんにお知らせしました。",
+    "moved": "予約の日時を変更し、ランナーさんにお知らせしました。",
+    "added": "予約を追加しました。",
+    "full": "その枠は満席です。",
+    "unavailable": "その日時は予約できません(営業時間外・締切後など)。",
+    "missing": "予約が見つかりません。",
+    "already": "すでにその状態です。",
+    "late": "変更の締切を過ぎています。",
+}
+
+
+class LoginRequired(Exception):
+    """Raised by :func:`require_staff`; a browser goes to the login page, an API client gets 401."""
+
+
+def require_staff(request: Request) -> Session:
+    session = auth.current(request)
+    if session is None or not session.logged_in:
+        raise LoginRequired
+    return session
+
+
+async def read_form(request: Request, session: Session | None) -> dict[str, str]:
+    """The posted form, only with this session's CSRF token (and from this site, when the browser says)."""
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}" and \
+            origin.rstrip("/") != f"{request.headers.get('x-forwarded-proto', '')}://{request.url.netloc}":
+        raise HTTPException(status_code=403, detail="cross-site form refused")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(status_code=413, detail="form too large")
+    data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    if not auth.csrf_ok(request, session, data.get("csrf")):
+        raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
+    return data
+
+
+def page(request: Request, name: str, session: Session, **context: Any) -> HTMLResponse:
+    tz = parts_of(request).clinic.tz
+    context.update(staff=session.staff, csrf=auth.csrf_token(request, session),
+                   notice=NOTICES.get(request.query_params.get("done", "")),
+                   when=lambda ts: format_when(ts, tz), short=short_id)
+    response = templates.TemplateResponse(request, name, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def format_when(ts: float | int | None, tz: dt.tzinfo) -> str:
+    if not ts:
+        return ""
+    moment = dt.datetime.fromtimestamp(float(ts), tz)
+    return f"{moment.month}/{moment.day}({WEEKDAYS_JA[moment.weekday()]}) {moment:%H:%M}"
+
+
+def short_id(user_id: str) -> str:
+    return f"{user_id[:5]}…{user_id[-4:]}" if len(user_id) > 12 else user_id
+
+
+def back(url: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}done={done}", status_code=303)
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if wants_html and request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
+    return JSONResponse({"detail": "login required"}, status_code=401)
+
+

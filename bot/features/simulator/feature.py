@@ -1,0 +1,28 @@
+"""The simulator as the core sees it: routes only, and only in local mode.
+
+With a real channel configured nothing here is mounted, so production answers 404 for ``/simulator``: no
+unauthenticated way to inject webhooks or read what runners were sent. It talks to the LINE stand-in the
+core mounts in local mode (``bot.local.mount``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from bot.config.settings import Settings
+from bot.extension import Feature
+from bot.features.simulator.routes import HERE, SimulatorState, create_simulator_router
+
+
+def mount(app: FastAPI, settings: Settings) -> None:
+    """Mount the simulator in local mode (after the core mounted the stand-in); nothing otherwise."""
+    if not settings.local_mode:
+        return
+    simulator = SimulatorState(app.state.standin, settings.channel_secret())
+    app.state.simulator = simulator
+    app.include_router(create_simulator_router(simulator))
+    app.mount("/simulator/static", StaticFiles(directory=HERE / "static"), name="simulator-static")
+
+
+feature = Feature(name="simulator", routes=mount)

@@ -1,0 +1,1 @@
+"""LINE on a laptop: the Messaging API stand-in and the spec checker (local mode and tests only)."""

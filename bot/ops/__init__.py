@@ -1,0 +1,1 @@
+"""Running the bot: logs, metrics, ``python -m bot check`` and the rich menu."""

@@ -1,0 +1,81 @@
+"""``python -m bot check``: validate settings, the clinic file and every flow, in plain words."""
+
+from __future__ import annotations
+
+from bot.config.clinic import ConfigError, load_clinic
+from bot.config.settings import Settings
+from bot.plugins import FEATURES
+from bot.runtime import action_registries
+from flows.loader import FlowError, load_flows
+
+
+def run_check(settings: Settings) -> int:
+    problems: list[str] = []
+    warnings: list[str] = []
+    if settings.local_mode:
+        warnings.append("no LINE_CHANNEL_SECRET / LINE_CHANNEL_ACCESS_TOKEN: the bot runs in local mode")
+    if settings.production:
+        problems += [f"{name} is not set (required in production)" for name in settings.missing_for_production()]
+        problems += _weak_secrets(settings)
+    if settings.redis_url:
+        problems += _redis_unreachable(settings.redis_url)
+    try:
+        clinic = load_clinic(settings.clinic_config)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        clinic = None
+    try:
+        flows = load_flows(settings.flows_dir, action_registries(FEATURES))
+        warnings += flows.warnings
+        if clinic is not None and flows.get(clinic.default_flow) is None:
+            problems.append(f"{settings.clinic_config}: default_flow {clinic.default_flow!r} has no flow file")
+    except FlowError as exc:
+        problems.append(str(exc))
+    for warning in warnings:
+        print(f"warning: {warning}")
+    for problem in problems:
+        print(f"error: {problem}")
+    print("OK: settings, clinic file and flows are valid." if not problems else f"{len(problems)} problem(s).")
+    return 1 if problems else 0
+
+
+#: An ADMIN_TOKEN shorter than this can be guessed; `python -c "import secrets; print(secrets.token_urlsafe(32))"`.
+MIN_ADMIN_TOKEN = 24
+
+
+def _weak_secrets(settings: Settings) -> list[str]:
+    """Production only: the staff token must be long and random, and LINE must be reached over https."""
+    found: list[str] = []
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    if token and (len(token) < MIN_ADMIN_TOKEN or len(set(token)) < 8):
+        found.append(f"ADMIN_TOKEN is too weak: use at least {MIN_ADMIN_TOKEN} random characters "
+                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    if not settings.api_base_url().startswith("https://"):
+        found.append("LINE_API_BASE_URL is not https: in production it must be LINE's API (https://api.line.me)")
+    return found
+
+
+def _redis_unreachable(url: str) -> list[str]:
+    """Ask the store for a PING, briefly, so a wrong REDIS_URL is found before the first runner writes."""
+    from urllib.parse import urlsplit
+
+    import redis
+
+    from bot.store.base import _is_cluster_url
+
+    cluster, plain = _is_cluster_url(url)
+    parts = urlsplit(plain)
+    host = f"{parts.hostname}:{parts.port or 6379}"  # never the whole URL: it may hold a password
+    try:
+        client: redis.Redis | redis.RedisCluster
+        if cluster:
+            client = redis.RedisCluster.from_url(plain, socket_connect_timeout=3, socket_timeout=3)
+        else:
+            client = redis.Redis.from_url(plain, socket_connect_timeout=3, socket_timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:
+        return [f"REDIS_URL: Redis at {host} does not answer ({type(exc).__name__}); is it running and reachable?"]
+    return []

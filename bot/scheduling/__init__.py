@@ -1,0 +1,1 @@
+"""Scheduled sends (reminders, check-ins): due jobs become bot-made events in the runner's own inbox."""

@@ -1,0 +1,164 @@
+"""Scheduled sends (day-before reminders, check-ins): due jobs become events in the runner's own inbox.
+
+Why this shape: a due job is not sent from here. It is queued as a bot-made event (``x-<kind>``) into the
+runner's inbox, so it is handled in order with what the runner does, by the same engine, and sent through
+the same outbox with a retry key — exactly once, whichever worker claimed it.
+
+Storage (one hash-tagged slot, so the claim script is atomic on a cluster too):
+``lb:{sched}:due`` a sorted set of job ids by due time, ``lb:{sched}:jobs`` a hash of job JSON.
+Per runner, ``lb:{U…}:jobs`` lists their job ids, so a block cancels everything in one step.
+
+Claiming moves a job's score forward by a lease instead of removing it: a worker that dies after claiming
+leaves the job to be claimed again when the lease runs out; the inbox de-duplicates by job id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.config.clinic import QuietHours
+from bot.delivery.queue import EventQueue
+from bot.store import Store
+from bot.store.keys import PREFIX, runner_key
+
+log = logging.getLogger(__name__)
+
+DUE = f"{PREFIX}:{{sched}}:due"
+JOBS = f"{PREFIX}:{{sched}}:jobs"
+LEASE_SECONDS = 60
+
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local out = {}
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+  local job = redis.call('HGET', KEYS[2], id)
+  if job then table.insert(out, job) else redis.call('ZREM', KEYS[1], id) end
+end
+return out
+"""
+
+
+def runner_jobs_key(user_id: str) -> str:
+    return runner_key(user_id, "jobs")
+
+
+@dataclass(slots=True)
+class Job:
+    """A send due at ``due`` (epoch seconds) for ``user_id``; ``kind`` names the event handler."""
+
+    id: str
+    user_id: str
+    kind: str  # handled as event type "x-<kind>"
+    due: float
+    data: dict[str, Any] = field(default_factory=dict)
+    quiet_hours: bool = True  # wait for morning if due at night
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: str) -> Job:
+        return cls(**json.loads(raw))
+
+
+def after_quiet_hours(due: float, quiet: QuietHours, tz: dt.tzinfo) -> float:
+    """The first moment at or after ``due`` that is outside the quiet hours."""
+    moment = dt.datetime.fromtimestamp(due, tz)
+    if not quiet.contains(moment.time()):
+        return due
+    end = moment.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
+    if end <= moment:
+        end += dt.timedelta(days=1)
+    return end.timestamp()
+
+
+class Scheduler:
+    def __init__(self, store: Store, queue: EventQueue, *, quiet: QuietHours, tz: dt.tzinfo,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.queue = queue
+        self.quiet = quiet
+        self.tz = tz
+        self.clock = clock
+
+    async def schedule(self, job: Job) -> Job:
+        """Add or replace a job (same id: moved, not duplicated). Quiet hours push it to the morning."""
+        if job.quiet_hours:
+            job.due = after_quiet_hours(job.due, self.quiet, self.tz)
+        # One round trip (check-ins are scheduled from a commit hook, on the consumer's hot path). Same order
+        # as before: the job exists before it is due, so a claim never finds a due id without its job.
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(JOBS, job.id, job.dumps())
+            pipe.zadd(DUE, {job.id: job.due})
+            pipe.sadd(runner_jobs_key(job.user_id), job.id)
+            await pipe.execute()
+        return job
+
+    async def cancel(self, user_id: str, job_id: str) -> None:
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(DUE, job_id)
+            pipe.hdel(JOBS, job_id)
+            pipe.srem(runner_jobs_key(user_id), job_id)
+            await pipe.execute()
+
+    async def cancel_all(self, user_id: str, kinds: set[str] | None = None) -> int:
+        """Cancel a runner's jobs (all, or those of ``kinds``); returns how many."""
+        jobs = await self.jobs_for(user_id)
+        chosen = [j for j in jobs if kinds is None or j.kind in kinds]
+        for job in chosen:
+            await self.cancel(user_id, job.id)
+        return len(chosen)
+
+    async def jobs_for(self, user_id: str) -> list[Job]:
+        redis = self.store.redis
+        ids = sorted(await redis.smembers(runner_jobs_key(user_id)))
+        if not ids:
+            return []
+        raws = await redis.hmget(JOBS, ids)
+        jobs = [Job.loads(raw) for raw in raws if raw]
+        return sorted(jobs, key=lambda j: j.due)
+
+    async def run_due(self, now: float | None = None, limit: int = 100) -> int:
+        """Queue every job due by ``now`` into its runner's inbox; returns how many were queued."""
+        now = self.clock() if now is None else now
+        raws = await self.store.redis.eval(_CLAIM, 2, DUE, JOBS, now, now + LEASE_SECONDS, limit)
+        queued = 0
+        for raw in raws:
+            job = Job.loads(raw)
+            if job.quiet_hours:
+                later = after_quiet_hours(now, self.quiet, self.tz)
+                if later > now:  # due during the night: wait for the morning, do not send now
+                    await self.store.redis.zadd(DUE, {job.id: later})
+                    continue
+            event = {"type": f"x-{job.kind}", "timestamp": int(now * 1000), "job": asdict(job)}
+            await self.queue.enqueue_internal(job.user_id, f"job:{job.id}", event, now)
+            await self._done(job)
+            queued += 1
+        return queued
+
+    async def run(self, stop: asyncio.Event, interval_s: float = 5.0) -> None:
+        """Claim and queue due jobs until ``stop`` is set (a worker loop: the web process runs it too)."""
+        while not stop.is_set():
+            try:
+                await self.run_due()
+            except Exception as exc:
+                log.warning("scheduler round failed", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TimeoutError):  # the interval passed: go round again
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+    async def _done(self, job: Job) -> None:
+        redis = self.store.redis
+        await redis.zrem(DUE, job.id)
+        await redis.hdel(JOBS, job.id)
+        await redis.srem(runner_jobs_key(job.user_id), job.id)
+
+
