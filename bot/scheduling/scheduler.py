@@ -10,6 +10,11 @@ Per runner, ``lb:{U…}:jobs`` lists their job ids, so a block cancels everythin
 
 Claiming moves a job's score forward by a lease instead of removing it: a worker that dies after claiming
 leaves the job to be claimed again when the lease runs out; the inbox de-duplicates by job id.
+
+Why not arq's deferred jobs: an arq job runs a function in whichever worker takes it, beside the runner's own
+events rather than in their order; its queue keys share no hash slot, so it does not run on Redis Cluster;
+cancelling every job of one runner (a block) would need a scan; and it holds redis-py below 6. What is needed
+here is small — a sorted set, a claim script and a per-runner index — and keeps all three guarantees.
 """
 
 from __future__ import annotations
