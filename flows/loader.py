@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,24 @@ class LoadedFlow:
     version: str
     step_hashes: dict[str, str]
     warnings: tuple[str, ...] = ()
+
+    def answer_labels(self, answers: Mapping[str, str]) -> dict[str, str]:
+        """The runner's answers as staff read them: question title → the label the runner tapped, in the
+        flow's own Japanese, in the order the flow asks them. Answers to questions no longer in the flow are
+        shown as stored."""
+        shown: dict[str, str] = {}
+        asked: set[str] = set()
+        for step in self.flow.steps.values():
+            if step.ask is None or step.ask.key not in answers or step.ask.key in asked:
+                continue
+            asked.add(step.ask.key)
+            value = answers[step.ask.key]
+            label = next((c.label for c in step.ask.choices if c.value == value), value)
+            shown[step.ask.title or step.ask.key] = label
+        for key, value in answers.items():
+            if key not in asked:
+                shown[key] = value
+        return shown
 
 
 @dataclass(slots=True)

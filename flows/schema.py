@@ -51,6 +51,8 @@ class Ask(_Strict):
 
     key: str
     choices: list[Choice]
+    #: What staff read for this question beside the runner's answer (「痛む場所」); the key when empty.
+    title: str = ""
 
 
 class Route(_Strict):

@@ -95,3 +95,12 @@ async def test_the_app_refuses_to_start_with_a_broken_flow(tmp_path: Path) -> No
     settings = Settings(flows_dir=write_flow(tmp_path, flow))
     with pytest.raises(FlowError, match="start goes to unknown step 'gone'"):
         await build_runtime(settings, FEATURES)
+
+
+def test_staff_read_answers_as_the_runner_saw_them() -> None:
+    loaded = load_flows(ROOT / "flows", ALL_ACTIONS).flows["knee_back"]
+    shown = loaded.answer_labels({"timing": "after", "side": "outer", "feel": "tension", "safety": "none",
+                                  "retired": "x"})
+    assert list(shown.items()) == [("痛む場所", "膝裏の外側"), ("感じ方", "張り"),
+                                   ("注意が必要なサイン", "どれも当てはまらない"), ("つらいタイミング", "走った後"),
+                                   ("retired", "x")]
