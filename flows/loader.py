@@ -71,6 +71,16 @@ class LoadedFlow:
                 shown[key] = value
         return shown
 
+    def tag_label(self, tag: str) -> str | None:
+        """A tag that exactly one tap of this flow gives, as staff read it (「痛む場所: 膝裏の外側」); ``None``
+        for tags several taps share (``red_flag``) or that code gives: those are labelled where they are made."""
+        givers = [(step.ask, choice) for step in self.flow.steps.values() if step.ask is not None
+                  for choice in step.ask.choices if tag in choice.tags]
+        if len(givers) != 1:
+            return None
+        ask, choice = givers[0]
+        return f"{ask.title or ask.key}: {choice.label}"
+
 
 @dataclass(slots=True)
 class FlowSet:

@@ -104,3 +104,13 @@ def test_staff_read_answers_as_the_runner_saw_them() -> None:
     assert list(shown.items()) == [("痛む場所", "膝裏の外側"), ("感じ方", "張り"),
                                    ("注意が必要なサイン", "どれも当てはまらない"), ("つらいタイミング", "走った後"),
                                    ("retired", "x")]
+
+
+def test_staff_read_tags_in_japanese() -> None:
+    from bot.features.dashboard.labels import tag_label
+
+    flows = load_flows(ROOT / "flows", ALL_ACTIONS)
+    assert tag_label(flows, "side:outer") == "痛む場所: 膝裏の外側"
+    assert tag_label(flows, "wants_staff") == "スタッフ希望"
+    assert tag_label(flows, "clicked:knee_back.outer") == "動画をタップ(膝裏の外側の筋膜リリース)"
+    assert tag_label(flows, "made-up") == "made-up"
