@@ -18,8 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from bot.local.line_standin.app import create_standin_app
-from bot.local.line_standin.state import LineApiError, StandinState
+from bot.local.line_standin import LineApiError, StandinState, create_standin_app
 
 INVALID_REPLY_TOKEN = "Invalid reply token"
 

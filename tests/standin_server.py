@@ -22,8 +22,14 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from bot.local.line_standin import DeliveredMessage, Fault, StandinState, create_standin_app, create_standin_router
-from bot.local.line_standin.state import FaultMode
+from bot.local.line_standin import (
+    DeliveredMessage,
+    Fault,
+    FaultMode,
+    StandinState,
+    create_standin_app,
+    create_standin_router,
+)
 
 TEST_ACCESS_TOKEN = "standin-test-token"
 START_TIMEOUT_S = 10.0
@@ -125,7 +131,7 @@ class StandinServer:
 
     def set_fault(self, mode: FaultMode, *, status: int = 503, delay: float = 0.0, count: int | None = None,
                   paths: tuple[str, ...] = (), retry_after: float | None = None) -> Fault:
-        """Inject a fault (see ``bot.local.line_standin.state.Fault``); returns it."""
+        """Inject a fault (see ``bot.local.line_standin.records.Fault``); returns it."""
         fault = Fault(mode, status, delay, count, paths, retry_after)
         self.state.add_fault(fault)
         return fault

@@ -114,16 +114,8 @@ def served(redis_url: str, line: StandinServer, tmp_path: Path) -> Iterator[Serv
 
 
 def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browser, served: ServedBot) -> None:
-    from playwright.sync_api import expect
-
     runner = PhoneRunner(served)
-    runner.act("follow", follow={"isUnblocked": False})
-    runner.say("予約")
-    runner.tap("6/4(火)")
-    runner.tap("11:00")
-    runner.tap("この内容で予約する")
-    runner.say("ふくらはぎもつります")  # not understood: goes to the staff inbox
-
+    book_in_the_chat_and_ask_something(runner)
     context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP")  # a tablet
     context.set_default_timeout(TIMEOUT_MS)
     page: Page = context.new_page()
@@ -131,8 +123,32 @@ def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browse
     page.on("request", lambda request: requested.append(request.url))
     DOCS.mkdir(exist_ok=True)
 
-    page.goto(f"{served.base_url}/admin")
-    expect(page).to_have_url(f"{served.base_url}/admin/login?next=/admin")
+    log_in_after_a_wrong_token(page, served.base_url)
+    confirm_the_booking(page, runner)
+    answer_from_the_inbox(page, runner)
+    look_at_the_funnel_and_the_content(page)
+    log_out(page, served.base_url)
+    context.close()
+    outside = [url for url in requested if urlsplit(url).scheme not in ("data", "blob")
+               and urlsplit(url).hostname != "127.0.0.1"]
+    assert requested and outside == [], f"a page reached beyond the app: {outside}"
+
+
+def book_in_the_chat_and_ask_something(runner: PhoneRunner) -> None:
+    """Tuesday 11:00 booked in the chat, then words the bot does not understand (they go to the inbox)."""
+    runner.act("follow", follow={"isUnblocked": False})
+    runner.say("予約")
+    runner.tap("6/4(火)")
+    runner.tap("11:00")
+    runner.tap("この内容で予約する")
+    runner.say("ふくらはぎもつります")
+
+
+def log_in_after_a_wrong_token(page: Page, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/admin")
+    expect(page).to_have_url(f"{base_url}/admin/login?next=/admin")
     page.get_by_label("お名前").fill("受付 田中")
     page.get_by_label("管理トークン / パスワード").fill("wrong")
     page.get_by_role("button", name="ログイン").click()
@@ -141,9 +157,14 @@ def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browse
     page.get_by_label("お名前").fill("受付 田中")
     page.get_by_label("管理トークン / パスワード").fill(ADMIN)
     page.get_by_role("button", name="ログイン").click()
-
-    expect(page).to_have_url(f"{served.base_url}/admin/bookings")  # /admin opens on this week's bookings
+    expect(page).to_have_url(f"{base_url}/admin/bookings")  # /admin opens on this week's bookings
     expect(page.locator("header .who")).to_have_text("受付 田中 さん")
+
+
+def confirm_the_booking(page: Page, runner: PhoneRunner) -> None:
+    """The chat's booking is shown unchecked; confirming it tells the runner on LINE."""
+    from playwright.sync_api import expect
+
     booking = page.locator(".booking", has_text="未確認")
     expect(booking).to_have_count(1)
     before = len(runner.received)
@@ -153,6 +174,11 @@ def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browse
     told = runner.wait(before)
     assert "確認いたしました" in "\n".join(readable_text(m) for m in told)
     page.screenshot(path=str(DOCS / "admin-bookings.png"), full_page=True)
+
+
+def answer_from_the_inbox(page: Page, runner: PhoneRunner) -> None:
+    """The words the bot did not understand are in the inbox; the reply reaches the runner as typed."""
+    from playwright.sync_api import expect
 
     page.get_by_role("link", name="受信箱").click()
     item = page.locator(".inbox-item", has_text="ふくらはぎもつります")
@@ -168,17 +194,20 @@ def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browse
     assert [readable_text(m) for m in answered] == ["田中です。つる時は水分と塩分をこまめにとってください。"]
     page.screenshot(path=str(DOCS / "admin-inbox-reply.png"), full_page=True)
 
+
+def look_at_the_funnel_and_the_content(page: Page) -> None:
+    from playwright.sync_api import expect
+
     page.get_by_role("link", name="集計").click()
     expect(page.locator("svg.chart").first).to_be_visible()
     page.screenshot(path=str(DOCS / "admin-funnel.png"), full_page=True)
-
     page.get_by_role("link", name="コンテンツ").click()
     expect(page.locator("#knee_back-where")).to_contain_text("膝裏のどのあたりが")
     page.screenshot(path=str(DOCS / "admin-content.png"))
 
+
+def log_out(page: Page, base_url: str) -> None:
+    from playwright.sync_api import expect
+
     page.get_by_role("button", name="ログアウト").click()
-    expect(page).to_have_url(f"{served.base_url}/admin/login")
-    context.close()
-    outside = [url for url in requested if urlsplit(url).scheme not in ("data", "blob")
-               and urlsplit(url).hostname != "127.0.0.1"]
-    assert requested and outside == [], f"a page reached beyond the app: {outside}"
+    expect(page).to_have_url(f"{base_url}/admin/login")

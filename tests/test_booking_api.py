@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from bot.features.booking.api import calendar_token
+from bot.features.booking.calendar import calendar_token
 from tests.booking_support import NOW, Clock, at, booking_bot, epoch, eventually, handled, service_of
 from tests.harness import ADMIN, BotHarness
 from tests.standin_server import StandinServer

@@ -359,7 +359,7 @@ def test_line_bot_sdk_talks_to_the_stand_in(line_standin: StandinServer) -> None
 
 
 def test_jpeg_dimensions_are_read_from_the_frame_header() -> None:
-    from bot.local.line_standin.app import _image_size
+    from bot.local.line_standin.api import _image_size
 
     app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
     sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 843, 2500, 1) + b"\x01\x11\x00"

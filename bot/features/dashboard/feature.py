@@ -17,9 +17,16 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.config.settings import Settings
 from bot.extension import Feature, Parts
-from bot.features.dashboard import funnel, handoff, inbox
-from bot.features.dashboard.bookings import create_bookings_router
-from bot.features.dashboard.pages import create_router
+from bot.features.dashboard import (
+    bookings_pages,
+    content_pages,
+    funnel,
+    funnel_pages,
+    handoff,
+    inbox,
+    inbox_pages,
+    login_pages,
+)
 from bot.features.dashboard.views import HERE, LoginRequired, login_required
 from flows.context import Conversation
 from handlers.router import Router
@@ -41,8 +48,8 @@ def install(parts: Parts) -> None:
 
 def mount_pages(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, login_required)
-    app.include_router(create_router())
-    app.include_router(create_bookings_router())
+    for pages in (login_pages, inbox_pages, funnel_pages, content_pages, bookings_pages):
+        app.include_router(pages.router)
     app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
 
 

@@ -12,7 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.config.settings import Settings
 from bot.extension import Feature
-from bot.features.simulator.routes import HERE, SimulatorState, create_simulator_router
+from bot.features.simulator.routes import HERE, router
+from bot.features.simulator.state import SimulatorState
 
 
 def mount(app: FastAPI, settings: Settings) -> None:
@@ -21,7 +22,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
         return
     simulator = SimulatorState(app.state.standin, settings.channel_secret())
     app.state.simulator = simulator
-    app.include_router(create_simulator_router(simulator))
+    app.include_router(router)
     app.mount("/simulator/static", StaticFiles(directory=HERE / "static"), name="simulator-static")
 
 

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-import uuid
-from collections import deque
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,75 +21,18 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from bot.features.simulator.state import SimulatorState
 from bot.features.simulator.webhooks import Kind, build_event, envelope, sign
-from bot.local.line_standin import StandinState
 from bot.web.parts import parts_of
 
 HERE = Path(__file__).resolve().parent
 MAX_WAIT_S = 25.0
-MAX_WEBHOOKS = 5_000
 USER_ID_PATTERN = r"^U[0-9a-f]{32}$"
 #: The page may load and call only this app: no CDN, no outside image, nothing leaves the machine.
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; connect-src 'self'; style-src 'self'; "
             "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
-
-@dataclass(slots=True)
-class SentWebhook:
-    """A webhook the simulator posted: what, for whom, when, how the bot answered, and what LINE shows."""
-
-    index: int
-    user_id: str
-    timestamp: float
-    body: dict[str, Any]
-    status: int | None  # None while /callback has not answered yet
-    display: str | None  # a postback's displayText: LINE shows it in the chat as the runner's words
-
-    def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "userId": self.user_id, "timestamp": self.timestamp, "body": self.body,
-                "status": self.status, "display": self.display}
-
-
-class SimulatorState:
-    """Simulated runners and the webhooks sent for them (kept in memory: local mode is one process)."""
-
-    def __init__(self, standin: StandinState, channel_secret: str) -> None:
-        self.standin = standin
-        self.channel_secret = channel_secret
-        self.users: dict[str, str] = {}  # userId -> display name, in creation order
-        self._webhooks: deque[SentWebhook] = deque(maxlen=MAX_WEBHOOKS)
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def add_user(self, display_name: str | None = None) -> dict[str, str]:
-        user_id = "U" + uuid.uuid4().hex
-        return self.ensure_user(user_id, display_name)
-
-    def ensure_user(self, user_id: str, display_name: str | None = None) -> dict[str, str]:
-        """Register a runner (and the profile LINE would return for them) unless already known."""
-        with self._lock:
-            if user_id not in self.users:
-                name = display_name or f"ランナー{len(self.users) + 1}"
-                self.users[user_id] = name
-                self.standin.set_profile(user_id, name, language="ja")
-            return {"userId": user_id, "displayName": self.users[user_id]}
-
-    def record(self, user_id: str, body: dict[str, Any], display: str | None, sent_at: float) -> SentWebhook:
-        """Remember a webhook *before* it is posted, so the page never sees the bot's answer first."""
-        with self._lock:
-            entry = SentWebhook(self._count, user_id, sent_at, body, None, display)
-            self._count += 1
-            self._webhooks.append(entry)
-            return entry
-
-    @property
-    def webhook_count(self) -> int:
-        with self._lock:
-            return self._count
-
-    def webhooks_from(self, index: int) -> list[SentWebhook]:
-        with self._lock:
-            return [w for w in self._webhooks if w.index >= index]
+router = APIRouter(prefix="/simulator", include_in_schema=False)
 
 
 class NewUser(BaseModel):
@@ -115,84 +55,100 @@ class RunJob(BaseModel):
     jobId: str = Field(min_length=1)
 
 
-def create_simulator_router(sim: SimulatorState) -> APIRouter:
-    router = APIRouter(prefix="/simulator", include_in_schema=False)
-    page = (HERE / "templates" / "simulator.html").read_text(encoding="utf-8")
+def simulator_of(request: Request) -> SimulatorState:
+    """The simulator the app made when it mounted these routes (local mode only, so always there)."""
+    simulator: SimulatorState = request.app.state.simulator
+    return simulator
 
-    @router.get("", response_class=HTMLResponse)
-    async def simulator_page() -> HTMLResponse:
-        return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"})
 
-    @router.get("/api/config")
-    async def config(request: Request) -> dict[str, Any]:
-        return {"accountName": parts_of(request).clinic.name}
+@cache
+def _page() -> str:
+    """The page, read on first use and kept: it is a static file."""
+    return (HERE / "templates" / "simulator.html").read_text(encoding="utf-8")
 
-    @router.get("/api/users")
-    async def list_users() -> dict[str, Any]:
-        return {"users": [{"userId": u, "displayName": n} for u, n in list(sim.users.items())]}
 
-    @router.post("/api/users")
-    async def add_user(spec: NewUser) -> dict[str, str]:
-        return sim.add_user(spec.displayName)
+@router.get("", response_class=HTMLResponse)
+async def simulator_page() -> HTMLResponse:
+    return HTMLResponse(_page(), headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"})
 
-    @router.post("/api/send")
-    async def send(spec: SendRequest, request: Request) -> dict[str, Any]:
-        if spec.kind == "message" and not spec.text:
-            raise HTTPException(422, "a message needs text")
-        if spec.kind == "postback" and not spec.data:
-            raise HTTPException(422, "a postback needs data")
-        sim.ensure_user(spec.userId)
-        # LINE gives no reply token with unfollow: there is no one to answer.
-        token = None if spec.kind == "unfollow" else sim.standin.issue_reply_token(spec.userId)
-        event = build_event(spec.kind, spec.userId, token, text=spec.text, data=spec.data, params=spec.params)
-        body = envelope([event])
-        display = spec.displayText if spec.kind == "postback" else None
-        entry = sim.record(spec.userId, _json(body), display, time.time())
-        status = entry.status = await _post_callback(request.app, body, sign(body, sim.channel_secret))
-        if status != 200:
-            raise HTTPException(502, f"/callback answered {status}")
-        return {"status": status, "webhook": entry.to_json()}
 
-    @router.get("/api/updates")
-    async def updates(after: Annotated[int, Query(ge=0)] = 0, hooks: Annotated[int, Query(ge=0)] = 0,
-                      wait: Annotated[float, Query(ge=0)] = 0.0) -> dict[str, Any]:
-        """Everything new since the page's cursors; with ``wait``, long-poll until something is."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(wait, MAX_WAIT_S)
-        while sim.standin.last_seq <= after and sim.webhook_count <= hooks and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        return {
-            "events": [e.to_json() for e in sim.standin.events_after(after)],
-            "requests": [r.to_json() for r in sim.standin.requests if r.seq > after],
-            "webhooks": [w.to_json() for w in sim.webhooks_from(hooks)],
-            "lastSeq": sim.standin.last_seq,
-            "hookCount": sim.webhook_count,
-        }
+@router.get("/api/config")
+async def config(request: Request) -> dict[str, Any]:
+    return {"accountName": parts_of(request).clinic.name}
 
-    @router.get("/api/jobs")
-    async def jobs(request: Request, user_id: Annotated[str, Query(alias="userId",
-                                                                   pattern=USER_ID_PATTERN)]) -> dict[str, Any]:
-        """Scheduled sends (check-ins, reminders) waiting for this runner."""
-        found = await parts_of(request).scheduler.jobs_for(user_id)
-        return {"jobs": [{"id": j.id, "kind": j.kind, "due": j.due} for j in found]}
 
-    @router.post("/api/jobs/run")
-    async def run_job(spec: RunJob, request: Request) -> dict[str, Any]:
-        """Make one scheduled send due now, so a developer need not wait days (or past the quiet hours).
+@router.get("/api/users")
+async def list_users(request: Request) -> dict[str, Any]:
+    return {"users": [{"userId": u, "displayName": n} for u, n in list(simulator_of(request).users.items())]}
 
-        It still goes the production way: the scheduler queues it, a consumer handles it, LINE gets a push.
-        """
-        scheduler = parts_of(request).scheduler
-        job = next((j for j in await scheduler.jobs_for(spec.userId) if j.id == spec.jobId), None)
-        if job is None:
-            raise HTTPException(404, "no such scheduled send")
-        job.due = time.time()
-        job.quiet_hours = False
-        await scheduler.schedule(job)
-        queued = await scheduler.run_due()
-        return {"queued": queued}
 
-    return router
+@router.post("/api/users")
+async def add_user(spec: NewUser, request: Request) -> dict[str, str]:
+    return simulator_of(request).add_user(spec.displayName)
+
+
+@router.post("/api/send")
+async def send(spec: SendRequest, request: Request) -> dict[str, Any]:
+    if spec.kind == "message" and not spec.text:
+        raise HTTPException(422, "a message needs text")
+    if spec.kind == "postback" and not spec.data:
+        raise HTTPException(422, "a postback needs data")
+    sim = simulator_of(request)
+    sim.ensure_user(spec.userId)
+    # LINE gives no reply token with unfollow: there is no one to answer.
+    token = None if spec.kind == "unfollow" else sim.standin.issue_reply_token(spec.userId)
+    event = build_event(spec.kind, spec.userId, token, text=spec.text, data=spec.data, params=spec.params)
+    body = envelope([event])
+    display = spec.displayText if spec.kind == "postback" else None
+    entry = sim.record(spec.userId, _json(body), display, time.time())
+    status = entry.status = await _post_callback(request.app, body, sign(body, sim.channel_secret))
+    if status != 200:
+        raise HTTPException(502, f"/callback answered {status}")
+    return {"status": status, "webhook": entry.to_json()}
+
+
+@router.get("/api/updates")
+async def updates(request: Request, after: Annotated[int, Query(ge=0)] = 0,
+                  hooks: Annotated[int, Query(ge=0)] = 0, wait: Annotated[float, Query(ge=0)] = 0.0
+                  ) -> dict[str, Any]:
+    """Everything new since the page's cursors; with ``wait``, long-poll until something is."""
+    sim = simulator_of(request)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(wait, MAX_WAIT_S)
+    while sim.standin.last_seq <= after and sim.webhook_count <= hooks and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    return {
+        "events": [e.to_json() for e in sim.standin.events_after(after)],
+        "requests": [r.to_json() for r in sim.standin.requests if r.seq > after],
+        "webhooks": [w.to_json() for w in sim.webhooks_from(hooks)],
+        "lastSeq": sim.standin.last_seq,
+        "hookCount": sim.webhook_count,
+    }
+
+
+@router.get("/api/jobs")
+async def jobs(request: Request, user_id: Annotated[str, Query(alias="userId",
+                                                               pattern=USER_ID_PATTERN)]) -> dict[str, Any]:
+    """Scheduled sends (check-ins, reminders) waiting for this runner."""
+    found = await parts_of(request).scheduler.jobs_for(user_id)
+    return {"jobs": [{"id": j.id, "kind": j.kind, "due": j.due} for j in found]}
+
+
+@router.post("/api/jobs/run")
+async def run_job(spec: RunJob, request: Request) -> dict[str, Any]:
+    """Make one scheduled send due now, so a developer need not wait days (or past the quiet hours).
+
+    It still goes the production way: the scheduler queues it, a consumer handles it, LINE gets a push.
+    """
+    scheduler = parts_of(request).scheduler
+    job = next((j for j in await scheduler.jobs_for(spec.userId) if j.id == spec.jobId), None)
+    if job is None:
+        raise HTTPException(404, "no such scheduled send")
+    job.due = time.time()
+    job.quiet_hours = False
+    await scheduler.schedule(job)
+    queued = await scheduler.run_due()
+    return {"queued": queued}
 
 
 async def _post_callback(app: FastAPI, body: bytes, signature: str) -> int:

@@ -8,19 +8,21 @@ inside the bot. ``python -m bot.local.line_standin --port 9999`` runs it alone.
 """
 
 from bot.local.line_standin.app import create_standin_app, create_standin_router
-from bot.local.line_standin.state import (
+from bot.local.line_standin.records import (
     DeliveredMessage,
     Fault,
+    FaultMode,
     LineApiError,
     RecordedRequest,
-    RichMenu,
     StandinEvent,
-    StandinState,
 )
+from bot.local.line_standin.richmenus import RichMenu
+from bot.local.line_standin.state import StandinState
 
 __all__ = [
     "DeliveredMessage",
     "Fault",
+    "FaultMode",
     "LineApiError",
     "RecordedRequest",
     "RichMenu",

@@ -2,8 +2,9 @@
 
 Why separate from the HTTP layer: tests (and the local-mode chat simulator) act on the same
 state in-process — issue a reply token, read what a user received, inject a fault — and
-the LINE-like rules (single-use expiring reply tokens, 24 h retry keys, rich menus needing
-an image before they become default) are easier to read and to test without HTTP.
+the LINE-like rules (single-use expiring reply tokens, 24 h retry keys, quota, faults; rich
+menus in ``richmenus.py``) are easier to read and to test without HTTP. What it records is
+in ``records.py``.
 
 Thread safety: the stand-in usually serves from a uvicorn thread while a test thread reads
 and mutates the same object, so every access goes through one lock. Nothing here awaits.
@@ -14,122 +15,24 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-Via = Literal["reply", "push", "multicast"]
-FaultMode = Literal["slow", "status", "down"]
+from bot.local.line_standin.records import (
+    DeliveredMessage,
+    Fault,
+    LineApiError,
+    RecordedRequest,
+    StandinEvent,
+    Via,
+)
+from bot.local.line_standin.richmenus import RichMenus
 
 RETRY_KEY_WINDOW_S = 24 * 60 * 60
 MAX_RECORDS = 10_000  # oldest requests/messages/events are dropped beyond this (local mode runs long)
 INVALID_REPLY_TOKEN = "Invalid reply token"
-RETRY_KEY_ACCEPTED = "The retry key is already accepted"
-
-
-class LineApiError(Exception):
-    """An error answer the way LINE shapes it: status, ``{"message", "details"?}``, headers."""
-
-    def __init__(self, status: int, message: str, *, details: list[dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
-        """Keep the parts the HTTP layer turns into a response."""
-        super().__init__(f"{status} {message}")
-        self.status = status
-        self.message = message
-        self.details = details or []
-        self.headers = headers or {}
-        self.extra = extra or {}
-
-    def body(self) -> dict[str, Any]:
-        """JSON body; ``details`` only when non-empty, as LINE does."""
-        out: dict[str, Any] = {"message": self.message, **self.extra}
-        if self.details:
-            out["details"] = self.details
-        return out
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One call to a LINE endpoint as the stand-in saw it (never the Authorization header)."""
-
-    seq: int
-    method: str
-    path: str
-    status: int
-    request_id: str
-    retry_key: str | None
-    body: Any
-    timestamp: float
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def invalid(self) -> bool:
-        """True when the body broke the contract (a bug in the bot, never a LINE hiccup)."""
-        return bool(self.errors)
-
-    def to_json(self) -> dict[str, Any]:
-        """Camel-cased like the rest of the API."""
-        return {"seq": self.seq, "method": self.method, "path": self.path, "status": self.status,
-                "requestId": self.request_id, "retryKey": self.retry_key, "body": self.body,
-                "timestamp": self.timestamp, "invalid": self.invalid, "errors": self.errors}
-
-
-@dataclass(frozen=True)
-class DeliveredMessage:
-    """A message that reached a user's chat, in delivery order."""
-
-    seq: int
-    user_id: str
-    via: Via
-    message: dict[str, Any]
-    message_id: str
-    request_id: str
-    timestamp: float
-
-    def to_json(self) -> dict[str, Any]:
-        """Camel-cased for the inspection API."""
-        return {"seq": self.seq, "userId": self.user_id, "via": self.via, "message": self.message,
-                "messageId": self.message_id, "requestId": self.request_id, "timestamp": self.timestamp}
-
-
-@dataclass(frozen=True)
-class StandinEvent:
-    """Something a chat simulator shows: a message, a loading animation, a rich menu change."""
-
-    seq: int
-    kind: Literal["message", "loading", "richmenu"]
-    user_id: str | None
-    data: dict[str, Any]
-    timestamp: float
-
-    def to_json(self) -> dict[str, Any]:
-        """Flat JSON for polling clients."""
-        return {"seq": self.seq, "kind": self.kind, "userId": self.user_id, **self.data,
-                "timestamp": self.timestamp}
-
-
-@dataclass(frozen=True)
-class Fault:
-    """An injected failure for the next ``count`` matching LINE calls (None: until cleared).
-
-    ``slow`` delays then answers normally (a client may time out although LINE accepted);
-    ``status`` answers ``status`` (429/500/503...) without processing; ``down`` answers 503
-    at once for every call. Real "connection refused" needs the server stopped (see
-    tests/standin_server.py).
-    """
-
-    mode: FaultMode
-    status: int = 503
-    delay: float = 0.0
-    count: int | None = None
-    paths: tuple[str, ...] = ()
-    retry_after: float | None = None
-
-    def matches(self, path: str) -> bool:
-        """Empty ``paths`` means every LINE endpoint; otherwise any prefix match."""
-        return not self.paths or any(path.startswith(prefix) for prefix in self.paths)
 
 
 @dataclass
@@ -141,21 +44,7 @@ class _ReplyToken:
     used: bool = False
 
 
-@dataclass
-class RichMenu:
-    """A created rich menu and its uploaded image (LINE accepts one image, once)."""
-
-    rich_menu_id: str
-    body: dict[str, Any]
-    image: bytes | None = None
-    content_type: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The RichMenuResponse shape."""
-        return {"richMenuId": self.rich_menu_id, **self.body}
-
-
-class StandinState:
+class StandinState(RichMenus):
     """Everything the stand-in remembers; typed accessors for in-process use."""
 
     def __init__(self, *, validate: bool = True, reply_token_ttl: float = 60.0,
@@ -180,8 +69,7 @@ class StandinState:
             self._tokens: dict[str, _ReplyToken] = {}
             self._retry_keys: dict[str, tuple[str, float, dict[str, Any]]] = {}
             self._faults: list[Fault] = []
-            self._rich_menus: dict[str, RichMenu] = {}
-            self._default_rich_menu: str | None = None
+            self._reset_rich_menus()
             self._profiles: dict[str, dict[str, Any]] = {}
             self._usage = 0
 
@@ -345,74 +233,3 @@ class StandinState:
             found = self._profiles.get(user_id)
         return dict(found) if found else {"displayName": f"User {user_id[-4:]}", "userId": user_id,
                                           "language": "ja"}
-
-    # --- rich menus -------------------------------------------------------------------
-    def create_rich_menu(self, body: dict[str, Any]) -> str:
-        """Store a rich menu; ids look like LINE's ``richmenu-<32 hex>``."""
-        menu = RichMenu(f"richmenu-{uuid.uuid4().hex}", body)
-        with self._lock:
-            self._rich_menus[menu.rich_menu_id] = menu
-        return menu.rich_menu_id
-
-    def rich_menu(self, rich_menu_id: str) -> RichMenu:
-        """A rich menu, or 404 like LINE."""
-        with self._lock:
-            menu = self._rich_menus.get(rich_menu_id)
-        if menu is None:
-            raise LineApiError(404, "Not found")
-        return menu
-
-    @property
-    def rich_menus(self) -> list[RichMenu]:
-        """All rich menus, in creation order."""
-        with self._lock:
-            return list(self._rich_menus.values())
-
-    def delete_rich_menu(self, rich_menu_id: str) -> None:
-        """Delete (404 if unknown); deleting the default menu unsets the default."""
-        with self._lock:
-            self.rich_menu(rich_menu_id)
-            del self._rich_menus[rich_menu_id]
-            if self._default_rich_menu == rich_menu_id:
-                self._set_default(None)
-
-    def set_rich_menu_image(self, rich_menu_id: str, content_type: str, image: bytes) -> None:
-        """Attach the image; LINE refuses a second upload for the same menu."""
-        with self._lock:
-            menu = self.rich_menu(rich_menu_id)
-            if menu.image is not None:
-                raise LineApiError(400, "An image has already been uploaded to the richmenu")
-            menu.image, menu.content_type = image, content_type
-
-    def set_default_rich_menu(self, rich_menu_id: str) -> None:
-        """Make a menu everyone's default; it must exist and have its image (as on LINE)."""
-        with self._lock:
-            if self.rich_menu(rich_menu_id).image is None:
-                raise LineApiError(400, "must upload richmenu image before applying it to user")
-            self._set_default(rich_menu_id)
-
-    def clear_default_rich_menu(self) -> None:
-        """Unset the default rich menu (no error when none is set)."""
-        with self._lock:
-            self._set_default(None)
-
-    @property
-    def default_rich_menu_id(self) -> str | None:
-        """The rich menu shown to every user, if any."""
-        with self._lock:
-            return self._default_rich_menu
-
-    def _set_default(self, rich_menu_id: str | None) -> None:
-        """Change the default and tell pollers (the simulator redraws the menu)."""
-        if self._default_rich_menu != rich_menu_id:
-            self._default_rich_menu = rich_menu_id
-            self._events.append(StandinEvent(self._next_seq(), "richmenu", None,
-                                             {"richMenuId": rich_menu_id}, self.clock()))
-
-
-def fault_to_json(fault: Fault) -> dict[str, Any]:
-    """A fault as the control API shows it."""
-    data = asdict(fault)
-    data["paths"] = list(fault.paths)
-    data["retryAfter"] = data.pop("retry_after")
-    return data

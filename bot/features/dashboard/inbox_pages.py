@@ -1,0 +1,64 @@
+"""The inbox pages: runners waiting for a person, one runner's thread, and staff replying or taking over.
+
+A reply is queued into the runner's own inbox (see :mod:`bot.features.dashboard.inbox`), so the page only
+collects the form; the nonce in the form makes a form sent twice one reply.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from bot.features.dashboard import inbox
+from bot.features.dashboard.views import back, page, read_form, require_staff
+from bot.web.parts import parts_of
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/inbox")
+async def inbox_list(request: Request, all: int = 0) -> Response:
+    session = require_staff(request)
+    items = await inbox.list_items(parts_of(request), only_open=not all)
+    return page(request, "inbox.html", session, items=items, show_all=bool(all), section="inbox")
+
+
+@router.get("/admin/inbox/{user_id}")
+async def inbox_detail(request: Request, user_id: str) -> Response:
+    session = require_staff(request)
+    parts = parts_of(request)
+    item = await inbox.load_item(parts, user_id, is_open=await inbox.is_open(parts, user_id))
+    return page(request, "inbox_detail.html", session, item=item, nonce=secrets.token_urlsafe(12),
+                section="inbox", max_chars=inbox.MAX_REPLY_CHARS)
+
+
+@router.post("/admin/inbox/{user_id}/reply")
+async def inbox_reply(request: Request, user_id: str) -> Response:
+    session = require_staff(request)
+    data = await read_form(request, session)
+    text = data.get("text", "").strip()
+    url = f"/admin/inbox/{quote(user_id)}"
+    if not text:
+        return back(url, "empty")
+    nonce = data.get("nonce") or secrets.token_urlsafe(12)
+    sent = await inbox.send_reply(parts_of(request), user_id, text, session.staff or "", nonce)
+    return back(url, "sent" if sent else "again")
+
+
+@router.post("/admin/inbox/{user_id}/take")
+async def inbox_take(request: Request, user_id: str) -> Response:
+    session = require_staff(request)
+    await read_form(request, session)
+    await inbox.take(parts_of(request), user_id, session.staff or "")
+    return back(f"/admin/inbox/{quote(user_id)}", "taken")
+
+
+@router.post("/admin/inbox/{user_id}/close")
+async def inbox_close(request: Request, user_id: str) -> Response:
+    session = require_staff(request)
+    await read_form(request, session)
+    await inbox.close(parts_of(request), user_id, session.staff or "")
+    return back(f"/admin/inbox/{quote(user_id)}", "closed")
