@@ -59,6 +59,19 @@ async def test_without_booking_no_booking_button_is_offered_and_its_api_is_gone(
         assert response.status_code == 404
 
 
+async def test_without_booking_the_dashboard_opens_on_the_inbox_and_shows_no_booking_tab(
+        redis_url: str, line: StandinServer) -> None:
+    async with BotHarness.running(redis_url=redis_url, line=line, disabled_features="booking") as bot:
+        page = await bot.client.get("/admin/login")
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        await bot.client.post("/admin/login", data={"csrf": csrf, "name": "山田", "token": ADMIN,
+                                                    "next": "/admin"})
+        home = await bot.client.get("/admin", headers={"Accept": "text/html"})
+        assert home.status_code == 303 and home.headers["location"] == "/admin/inbox"
+        inbox = await bot.client.get("/admin/inbox")
+        assert inbox.status_code == 200 and 'href="/admin/bookings"' not in inbox.text
+
+
 async def test_without_follow_ups_no_check_in_is_scheduled(redis_url: str, line: StandinServer) -> None:
     async with BotHarness.running(redis_url=redis_url, line=line, disabled_features="followups") as bot:
         runner = await finish_check(bot)

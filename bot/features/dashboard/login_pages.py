@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.features.dashboard import auth
-from bot.features.dashboard.views import read_form, require_staff, templates
+from bot.features.dashboard.views import booking_on, read_form, require_staff, templates
+from bot.web.parts import parts_of
 from bot.web.staff_auth import admin_token
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +28,7 @@ def _safe_next(value: str | None) -> str:
 @router.get("/admin")
 async def home(request: Request) -> Response:
     require_staff(request)
-    return RedirectResponse("/admin/bookings", status_code=303)
+    return RedirectResponse("/admin/bookings" if booking_on(parts_of(request)) else "/admin/inbox", status_code=303)
 
 
 @router.get("/admin/login")

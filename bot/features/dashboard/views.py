@@ -16,6 +16,8 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot.extension import Parts
+from bot.features.booking.service import BookingService
 from bot.features.dashboard import auth
 from bot.features.dashboard.auth import Session
 from bot.web.parts import parts_of
@@ -71,13 +73,19 @@ async def read_form(request: Request, session: Session | None) -> dict[str, str]
 
 
 def page(request: Request, name: str, session: Session, **context: Any) -> HTMLResponse:
-    tz = parts_of(request).clinic.tz
-    context.update(staff=session.staff, csrf=auth.csrf_token(request, session),
+    parts = parts_of(request)
+    tz = parts.clinic.tz
+    context.update(staff=session.staff, csrf=auth.csrf_token(request, session), booking_on=booking_on(parts),
                    notice=NOTICES.get(request.query_params.get("done", "")),
                    when=lambda ts: format_when(ts, tz), short=short_id)
     response = templates.TemplateResponse(request, name, context)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def booking_on(parts: Parts) -> bool:
+    """Whether the booking feature is switched on (its pages and links are shown only then)."""
+    return parts.maybe(BookingService) is not None
 
 
 def format_when(ts: float | int | None, tz: dt.tzinfo) -> str:
