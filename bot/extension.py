@@ -27,6 +27,7 @@ from bot.config.clinic import Clinic
 from bot.config.settings import Settings
 from bot.delivery.line_client import LineClient
 from bot.delivery.outbox import Outbox
+from bot.delivery.profiles import Profiles
 from bot.delivery.queue import EventQueue
 from bot.scheduling.scheduler import Scheduler
 from bot.store import Store
@@ -99,6 +100,7 @@ class Parts:
         self.queue = queue
         self.outbox = outbox
         self.scheduler = scheduler
+        self.profiles = Profiles(store, line, ttl_seconds=settings.runner_ttl_seconds)
         self.hooks = Hooks()
         self._services: dict[type, object] = {}
         self._variables: dict[str, str] = {
@@ -106,7 +108,7 @@ class Parts:
             "clinic_access": clinic.access, "clinic_price": clinic.price, "clinic_url": clinic.url or "",
         }
         self._video_link: Callable[[str], VideoLink] | None = None
-        for service in (settings, clinic, store, flows, engine, line, queue, outbox, scheduler):
+        for service in (settings, clinic, store, flows, engine, line, queue, outbox, scheduler, self.profiles):
             self.provide(service)
 
     # --- what features call at install -----------------------------------------------------------------

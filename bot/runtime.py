@@ -22,7 +22,7 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.queue import EventQueue
 from bot.extension import Feature, Hooks, Parts, StageFollowUp
 from bot.scheduling.scheduler import Scheduler
-from bot.store import Store, connect, keys
+from bot.store import Store, connect
 from bot.webhook.events import Event
 from flows.actions import ActionRegistry
 from flows.context import Conversation
@@ -91,7 +91,7 @@ class Runtime:
         """Run the features' hooks once the consumer stored what this event decided."""
         hooks, redis = self.hooks, self.store.redis
         if conv.forget:
-            await redis.delete(keys.profile(conv.user_id))
+            await self.parts.profiles.forget(conv.user_id)
             for forget in hooks.forget:
                 await forget(conv.user_id)
             return

@@ -117,6 +117,8 @@ MessageSpec = TextMessage | ButtonsMessage | VideoCardMessage | VideoMessage | V
 
 
 class Step(_Strict):
+    #: What staff read for this step in the content pages (「痛む場所の質問」); the step's name when empty.
+    title: str = ""
     messages: list[MessageSpec] = Field(default_factory=list)
     ask: Ask | None = None
     route: list[Route] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
 import random
 import time
@@ -140,6 +141,28 @@ class LineClient:
         request = MulticastRequest.from_dict({"to": list(to), "messages": list(messages)})
         return await self._call("multicast", lambda: self.api.multicast_with_http_info(
             request, x_line_retry_key=retry_key, _request_timeout=self._timeout_s))
+
+    async def profile(self, user_id: str) -> dict[str, Any] | None:
+        """The runner's LINE profile (``displayName``...), or ``None`` when LINE does not give it (the runner
+        blocked the account, or LINE is unavailable): it is a nicety, never worth waiting or retrying for."""
+        if self._client is None:
+            raise RuntimeError("LineClient.start() was not called")
+        started = time.perf_counter()
+        try:
+            response = await self._client.call_api(
+                f"/v2/bot/profile/{user_id}", "GET", header_params={"Accept": "application/json"},
+                response_types_map={}, auth_settings=["Bearer"], _return_http_data_only=False,
+                _preload_content=True, _request_timeout=self._timeout_s)
+            status = int(getattr(response, "status_code", 200) or 200)
+            metrics.line_api_call("profile", str(status), time.perf_counter() - started)
+            data = json.loads(response.raw_data or b"{}")
+            return data if isinstance(data, dict) else None
+        except ApiException as exc:
+            metrics.line_api_call("profile", str(exc.status or 0), time.perf_counter() - started)
+        except Exception as exc:  # network trouble: the caller goes without the name
+            metrics.line_api_call("profile", "network", time.perf_counter() - started)
+            log.warning("LINE profile unavailable", extra={"error": type(exc).__name__})
+        return None
 
     async def reply_or_push(
         self, *, to: str, reply_token: str | None, messages: Sequence[Message], retry_key: str

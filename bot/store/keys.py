@@ -50,7 +50,7 @@ def failures(user_id: str, webhook_event_id: str) -> str:
 
 
 def profile(user_id: str) -> str:
-    """What the runner told us and what we know of them (tags, follow status)."""
+    """The runner's LINE profile as cached (display name), a hash kept with the runner's data."""
     return runner_key(user_id, "profile")
 
 
