@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +32,23 @@ RED_FLAGS = ("swelling", "deep_bend", "numbness")
 
 def sign(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid(stamp_ms: int | None = None, entropy: bytes | None = None) -> str:
+    """A ULID, as LINE's ``webhookEventId``: 48-bit milliseconds then 80 bits (random unless given), in
+    Crockford's base32. The bot drops events whose id is not one (``bot/webhook/validation.py``)."""
+    stamp = int(time.time() * 1000) if stamp_ms is None else stamp_ms
+    value = ((stamp & (2**48 - 1)) << 80) | int.from_bytes((entropy or os.urandom(10))[:10], "big")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def event_id(salt: str, uid: str, k: int) -> str:
+    """The stable ``webhookEventId`` of runner ``uid``'s ``k``-th event (a redelivery carries the same)."""
+    digest = hashlib.sha256(f"{salt}:{uid}:{k}".encode()).digest()
+    return ulid(int.from_bytes(digest[:5], "big"), digest[5:15])
 
 
 def user_id(n: int, salt: str = "") -> str:
@@ -108,7 +126,7 @@ class Schedule:
     def signed(self, i: int, salt: str, sent_ns: int = 0) -> tuple[bytes, str, str, str]:
         """(body, signature, webhookEventId, reply token) of item ``i``."""
         uid, k, kind, fields = self.items[i]
-        event_id = f"E{salt}{uid[1:]}{k:02d}"
+        eid = event_id(salt, uid, k)
         token = reply_token(uid, k, sent_ns)
-        raw = body([event(uid, kind, fields, event_id, token)])
-        return raw, sign(raw), event_id, token
+        raw = body([event(uid, kind, fields, eid, token)])
+        return raw, sign(raw), eid, token

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 import time
 import uuid
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from bench.mix import ulid
 from bot.app import create_app
 from bot.config.settings import Settings
 from bot.plugins import FEATURES
@@ -29,7 +29,6 @@ from tests.standin_server import StandinServer
 SECRET = "test-channel-secret-0123456789abcdef"
 TOKEN = "test-channel-access-token"
 ADMIN = "test-admin-token"
-_ids = itertools.count(1)
 #: Every action a flow may name: the core's and every feature's.
 ALL_ACTIONS = action_registries(FEATURES)
 
@@ -56,7 +55,7 @@ def event(user_id: str, kind: str, reply_token: str | None, **fields: Any) -> di
     body: dict[str, Any] = {
         "type": kind, "mode": "active", "timestamp": int(time.time() * 1000),
         "source": {"type": "user", "userId": user_id},
-        "webhookEventId": f"01TEST{next(_ids):020d}{uuid.uuid4().hex[:6]}",
+        "webhookEventId": ulid(),  # LINE's format: the webhook drops events whose id is not a ULID
         "deliveryContext": {"isRedelivery": False},
     }
     if reply_token:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.webhook.validation import ULID
 from tests.harness import SECRET, TOKEN, BotHarness, event
 from tests.standin_server import StandinServer
 
@@ -63,7 +64,7 @@ async def test_queue_gauges_show_notices_waiting_in_redis(bot: BotHarness) -> No
     runtime.stop.set()
     runtime.queue.wake.set()
     await asyncio.wait(runtime.background, timeout=10)
-    users = [f"Ugauge{i:026d}" for i in range(3)]
+    users = [f"U{i:032x}" for i in range(3)]
     response = await bot.post_events([event(u, "follow", None, follow={"isUnblocked": False}) for u in users])
     assert response.status_code == 200
     # One consumer reads the notices without acknowledging them, as a worker that is mid-way would.
@@ -137,4 +138,4 @@ async def test_a_whole_conversation_at_debug_leaks_no_secret_text_or_answer(
     assert any(entry.get("msg") == "webhook accepted" and str(entry.get("id", "")).startswith("r-")
                for entry in handled)
     assert any(entry.get("msg") == "reply token refused; pushing instead" and
-               str(entry.get("id", "")).startswith("01TEST") for entry in handled)
+               ULID.fullmatch(str(entry.get("id", ""))) for entry in handled)

@@ -6,8 +6,8 @@ import asyncio
 import copy
 import json
 import time
-import uuid
 
+from bench.mix import ulid
 from bot.config.settings import ROOT
 from tests.harness import BotHarness, event, sign
 
@@ -54,8 +54,9 @@ async def test_lines_url_verification_with_no_events_is_200(bot: BotHarness) -> 
 
 async def test_every_sample_event_type_is_accepted_and_the_text_gets_an_answer(bot: BotHarness) -> None:
     events = sample_events()
-    for e in events:  # the samples share one id; give each its own, as LINE would
-        e["webhookEventId"] = uuid.uuid4().hex
+    for e in events:  # the samples share one id and are from 2016; give each its own ULID and today's time
+        e["webhookEventId"] = ulid()
+        e["timestamp"] = int(time.time() * 1000)
         if "replyToken" in e and isinstance(e.get("source"), dict):
             source = e["source"]
             assert isinstance(source, dict)

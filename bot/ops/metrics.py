@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+#: Labels are bounded: an event type is one of LINE's (``bot.webhook.validation.type_label``), else ``other``.
 EVENTS = Counter("bot_webhook_events_total", "Webhook events accepted, by type", ["type"])
+DROPPED = Counter("bot_webhook_dropped_total", "Webhook events refused at the edge, by reason and type (LINE's "
+                  "types, else 'other')", ["reason", "type"])
 DUPLICATES = Counter("bot_webhook_duplicates_total", "Redelivered or repeated events dropped")
 HANDLING = Histogram(
     "bot_event_handling_seconds",
