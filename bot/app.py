@@ -55,8 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Seitai clinic LINE assistant", lifespan=lifespan)
     app.state.settings = settings
     queue_proxy = _LazyQueue(app)
-    app.include_router(create_webhook_router(SignatureValidator(settings.channel_secret()), queue_proxy,
-                                             settings.max_body_bytes))
+    app.include_router(create_webhook_router(
+        SignatureValidator(settings.channel_secret()), queue_proxy, max_body_bytes=settings.max_body_bytes,
+        max_event_age_s=settings.event_dedupe_seconds, accept_timeout_s=settings.store_answer_timeout_s))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         parts = parts_if_ready(request)
-        if parts is not None and await parts.store.ping():
+        if parts is not None and await parts.store.ping(settings.store_answer_timeout_s):
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "store unavailable"}, status_code=503)
 

@@ -159,7 +159,8 @@ async def build_runtime(settings: Settings, features: Sequence[Feature] = (), st
     enabled = tuple(f for f in features if settings.feature_enabled(f.name))
     clinic = load_clinic(settings.clinic_config)
     engine = build_engine(settings, clinic, enabled, features)
-    store = store or connect(settings.redis_url)
+    store = store or connect(settings.redis_url, socket_timeout_s=settings.redis_socket_timeout_s,
+                             connect_timeout_s=settings.redis_connect_timeout_s)
     line = LineClient(
         access_token=settings.access_token(), base_url=settings.api_base_url(),
         data_base_url=settings.api_data_base_url(), timeout_s=settings.line_api_timeout_s,

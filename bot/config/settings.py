@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     runner_ttl_seconds: int = 60 * 60 * 24 * 180
     #: How long a webhookEventId is remembered for de-duplication (LINE redelivers for up to a day).
     event_dedupe_seconds: int = 60 * 60 * 48
+    #: A Redis that stops answering (paused, a network partition) must not hang anything: each command gives up
+    #: after this long (longer than the consumer's 1 s blocking read) and connecting after the second value.
+    redis_socket_timeout_s: float = Field(default=5.0, gt=1.0)
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0)
+    #: How long the webhook (persisting a body) and ``/readyz`` wait for the store before answering 503, so
+    #: LINE hears back well inside its 2 s even while Redis stalls (it redelivers a 503).
+    store_answer_timeout_s: float = Field(default=0.8, gt=0)
     #: Largest webhook body accepted; LINE's are far smaller.
     max_body_bytes: int = 1024 * 1024
     #: Consumers started inside the web process (0 = leave all work to ``python -m bot worker``).

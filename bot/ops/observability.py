@@ -58,13 +58,11 @@ class RequestIdMiddleware:
             correlation_id.reset(token)
 
 
-async def refresh_queue_gauges(store: Store) -> None:
-    """Read the shared queue's figures from Redis into the gauges (best effort: a scrape never fails)."""
+async def refresh_queue_gauges(store: Store, timeout_s: float | None = None) -> None:
+    """Read the shared queue's figures from Redis into the gauges (best effort: a scrape never fails, and a
+    stalled store costs it ``timeout_s`` at most — the ping comes first)."""
     redis = store.redis
-    try:
-        up = bool(await redis.ping())
-    except Exception:
-        up = False
+    up = await store.ping(timeout_s)
     metrics.STORE_UP.set(1 if up else 0)
     if not up:
         return
@@ -90,5 +88,5 @@ def mount(app: FastAPI, settings: Settings) -> None:
     async def prometheus_metrics(request: Request) -> Response:
         parts = parts_if_ready(request)
         if parts is not None:
-            await refresh_queue_gauges(parts.store)
+            await refresh_queue_gauges(parts.store, settings.store_answer_timeout_s)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

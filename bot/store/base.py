@@ -7,6 +7,7 @@ installed runs the very same code path. The embedded store keeps nothing across 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -25,9 +26,10 @@ class Store:
     embedded: bool
     cluster: bool = False
 
-    async def ping(self) -> bool:
+    async def ping(self, timeout_s: float | None = None) -> bool:
+        """True when the store answers (within ``timeout_s``, when given: a stalled Redis is not ready)."""
         try:
-            return bool(await self.redis.ping())
+            return bool(await asyncio.wait_for(self.redis.ping(), timeout_s))
         except Exception:
             return False
 
@@ -47,14 +49,35 @@ def _is_cluster_url(url: str) -> tuple[bool, str]:
     return False, url
 
 
-def connect(url: str | None) -> Store:
-    """Open the store named by ``url`` (``None``: the embedded one). Connections are made lazily."""
-    if not url:
-        import fakeredis
+#: A connection idle this long is PINGed before it is used again, so one a network dropped silently is
+#: replaced rather than failing a command (costs nothing on a busy connection).
+HEALTH_CHECK_INTERVAL_S = 30
 
-        server = fakeredis.FakeServer()
-        return Store(redis=fakeredis.FakeAsyncRedis(server=server, decode_responses=True), embedded=True)
+
+def connect(url: str | None, *, socket_timeout_s: float = 5.0, connect_timeout_s: float = 2.0) -> Store:
+    """Open the store named by ``url`` (``None``: the embedded one). Connections are made lazily.
+
+    Why the timeouts: without them a command to a Redis that stopped answering (SIGSTOP, a partition) waits
+    forever — the webhook took 10–15 s and ``/readyz`` hung. A timed-out command closes its connection (a
+    late answer can never be read as the next command's), and the pool opens a fresh one.
+    """
+    if not url:
+        return _embedded()
+    options: dict[str, Any] = dict(decode_responses=True, socket_timeout=socket_timeout_s,
+                                   socket_connect_timeout=connect_timeout_s, socket_keepalive=True,
+                                   health_check_interval=HEALTH_CHECK_INTERVAL_S)
     cluster, plain = _is_cluster_url(url)
     if cluster:
-        return Store(redis=RedisCluster.from_url(plain, decode_responses=True), embedded=False, cluster=True)
-    return Store(redis=aioredis.Redis.from_url(url, decode_responses=True), embedded=False)
+        return Store(redis=RedisCluster.from_url(plain, **options), embedded=False, cluster=True)
+    return Store(redis=aioredis.Redis.from_url(url, **options), embedded=False)
+
+
+def _embedded() -> Store:
+    """An in-process Redis (local mode only; installed with the ``local`` extra)."""
+    try:
+        import fakeredis
+    except ImportError as exc:  # the production image leaves the embedded store out on purpose
+        raise RuntimeError("no REDIS_URL and no embedded store: set REDIS_URL, or for local mode install "
+                           "the local extra (pip install -e '.[local]')") from exc
+    server = fakeredis.FakeServer()
+    return Store(redis=fakeredis.FakeAsyncRedis(server=server, decode_responses=True), embedded=True)
