@@ -5,9 +5,9 @@ died is answered after it restarts — exactly once per event, even though LINE 
 kill (so the reply was attempted and must become a push with the same retry key) and even when LINE
 redelivers the same events afterwards.
 
-Not covered on purpose: a *reply* that LINE received just as the bot died. The reply API takes no retry key,
-so the bot cannot know whether it arrived and pushes it again (a duplicate beats a lost answer); bench phase
-4 counts how often that happens under load.
+And a *reply* LINE received just as the bot died: the reply API takes no retry key, so after the restart the
+bot tries the same reply token again; LINE refusing it as used means the first reply arrived, and nothing is
+pushed (it used to push, and runners got the answer twice). Bench phase 4 counts this under load.
 """
 
 from __future__ import annotations
@@ -116,3 +116,33 @@ def test_a_sigkill_with_events_still_in_the_inbox_hands_them_to_the_restarted_bo
     assert len(sends_to(line, user)) == 2, texts
     first_where = next(i for i, t in enumerate(texts) if "どのあたり" in t)
     assert any("友だち追加ありがとうございます" in t for t in texts[:first_where])
+
+
+def test_a_sigkill_while_replies_are_in_flight_answers_each_runner_exactly_once(
+        bot_process: App, line: StandinServer) -> None:
+    users = [f"U{n:032x}" for n in range(0x100, 0x100 + RUNNERS)]
+    # LINE takes each reply but answers only after 2 s: the bot is killed while it waits for the answers.
+    line.set_fault("slow", delay=2.0, count=RUNNERS, paths=("/v2/bot/message/reply",))
+    for user in users:
+        assert post(bot_process, [event(user, "follow", line.issue_reply_token(user),
+                                        follow={"isUnblocked": False})]) == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and line.state.faults:
+        time.sleep(0.02)
+    assert not line.state.faults, "every reply should be in LINE's hands when the bot dies"
+    bot_process.stop(signal.SIGKILL)
+    time.sleep(2.5)  # LINE finishes the replies the dead process sent
+    assert all(len(sends_to(line, u)) == 1 for u in users), "LINE delivered each reply"
+    bot_process.start()
+
+    def refused_again() -> int:
+        return sum(r.path.endswith("/reply") and r.status == 400 for r in line.state.requests)
+
+    deadline = time.monotonic() + 25  # the dead consumer's locks expire, its notices are taken over
+    while time.monotonic() < deadline and refused_again() < RUNNERS:
+        time.sleep(0.1)
+    assert refused_again() == RUNNERS, "each reply was tried again with its token, and LINE said it was used"
+    time.sleep(1.5)
+    for user in users:
+        assert len(sends_to(line, user)) == 1, user
+    assert not any(r.path.endswith("/push") for r in line.state.requests), "no push after a reply arrived"

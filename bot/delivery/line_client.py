@@ -1,7 +1,7 @@
 """Talking to LINE's Messaging API through line-bot-sdk v3.
 
-Why a wrapper: every send needs the same care — retry with back-off on 429 and 5xx, fall back from an
-expired or used reply token to a push with ``X-Line-Retry-Key`` (so a retried push is not shown twice), and
+Why a wrapper: every send needs the same care — retry with back-off on 429 and 5xx, tell a reply token LINE
+refuses apart from one our own earlier try used (the outbox decides what to do: ``bot.delivery.outbox``), and
 never let a token or a runner's words reach the logs. The SDK's ``AsyncApiClient`` must be created inside a
 running event loop (aiohttp 3.14 fails at import time otherwise), hence ``start()``/``close()``.
 """
@@ -164,20 +164,12 @@ class LineClient:
             log.warning("LINE profile unavailable", extra={"error": type(exc).__name__})
         return None
 
-    async def reply_or_push(
-        self, *, to: str, reply_token: str | None, messages: Sequence[Message], retry_key: str
-    ) -> SendResult:
-        """Reply while the token is good; otherwise (or when LINE refuses it) push with a retry key."""
-        if reply_token:
-            result = await self.reply(reply_token, messages)
-            if result.outcome is not Outcome.INVALID_REPLY_TOKEN:
-                return result
-            log.info("reply token refused; pushing instead", extra={"to": _short(to)})
-        return await self.push(to, messages, retry_key=retry_key)
-
     async def _call(self, kind: str, call: Callable[[], Awaitable[Any]]) -> SendResult:
         attempts = self._max_attempts
         status: int | None = None
+        #: An earlier try may have reached LINE (no answer, or a 5xx): a reply LINE then refuses for its token
+        #: was that earlier try arriving, not a token that was spent before we used it.
+        maybe_sent = False
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
@@ -189,16 +181,16 @@ class LineClient:
                 status = int(exc.status or 0)
                 metrics.line_api_call(kind, str(status), time.perf_counter() - started)
                 outcome, retry_after = _classify(kind, exc)
+                if outcome is Outcome.INVALID_REPLY_TOKEN and maybe_sent:
+                    outcome = Outcome.ALREADY_SENT
                 if outcome is not None:
                     return SendResult(outcome, status)
-            except (TimeoutError, OSError) as exc:
-                metrics.line_api_call(kind, "network", time.perf_counter() - started)
-                log.warning("LINE API unreachable", extra={"kind": kind, "error": type(exc).__name__})
-                retry_after = None
-            except Exception as exc:  # aiohttp's ClientError and friends: treat as a network fault
+                maybe_sent = maybe_sent or status >= 500
+            except Exception as exc:  # timeouts, OSError, aiohttp's ClientError...: a network fault
                 metrics.line_api_call(kind, "network", time.perf_counter() - started)
                 log.warning("LINE API call failed", extra={"kind": kind, "error": type(exc).__name__})
                 retry_after = None
+                maybe_sent = True
             if attempt < attempts:
                 await asyncio.sleep(self._backoff(attempt, retry_after))
         log.warning("LINE API unavailable after retries", extra={"kind": kind, "status": status})

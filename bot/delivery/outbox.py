@@ -2,7 +2,9 @@
 
 Why: the state and the answer must not part ways. The consumer stores both in one script; sending happens
 after, and only a confirmed send removes the entry. A crash in between leaves the entry, and whoever drains
-the runner next sends it — by push with the same ``X-Line-Retry-Key``, so LINE shows it once.
+the runner next sends it: a reply whose token is still fresh is tried again with that token (LINE refusing
+it as used means the first try arrived), anything else by push with the same ``X-Line-Retry-Key`` — so LINE
+shows it once.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ class OutboxEntry:
     received_at: float
     batches: list[list[dict[str, Any]]] = field(default_factory=list)
     pushes: list[dict[str, Any]] = field(default_factory=list)
-    #: Set before the reply is tried: after a crash we cannot know whether it arrived, so we push instead.
+    #: Set before the reply is first tried. Found set on an entry still in the outbox (a crash, or LINE was
+    #: unavailable), the reply may have arrived: it is tried again with the same token, and LINE's "Invalid
+    #: reply token" then means it did (the token was fresh, so it was used, not expired).
     reply_attempted: bool = False
     #: How many leading sends are confirmed, so a partial delivery resumes where it stopped.
     done: int = 0
@@ -72,9 +76,9 @@ class Outbox:
     def claim_reply(self, entry: OutboxEntry) -> bool:
         """Mark, before the entry is stored, that its first batch will go by reply; True when marked.
 
-        Why before: LINE's reply API has no retry key, so a crash after a reply was tried must lead to a push,
-        never a second reply. Marking the entry as the commit stores it saves the write that used to happen
-        between the commit and the reply; a crash in that short gap costs a push instead of a reply.
+        Why before: LINE's reply API has no retry key, so after a crash the bot must know a reply may have gone
+        out — it then tries the same token again rather than pushing (see :meth:`_reply`). Marking the entry
+        as the commit stores it saves the write that used to happen between the commit and the reply.
         """
         if entry.batches and entry.reply_token and self._token_fresh(entry) and not entry.reply_attempted:
             entry.reply_attempted = True
@@ -111,18 +115,37 @@ class Outbox:
             messages = entry.batches[index]
             key_for = retry_key(entry.id, "reply", str(index))
             token = entry.reply_token if index == 0 else None
-            if token and self._token_fresh(entry) and (reply_claimed or not entry.reply_attempted):
-                if not reply_claimed:  # an entry stored unmarked: mark it before trying, as the commit would
-                    entry.reply_attempted = True
-                    raw = await self._save_progress(key, raw, entry)
-                result = await self.line.reply_or_push(to=entry.to, reply_token=token, messages=messages,
-                                                       retry_key=key_for)
-                return result, raw
+            if token and self._token_fresh(entry):
+                return await self._reply(key, raw, entry, token, messages, retry_key=key_for,
+                                         again=entry.reply_attempted and not reply_claimed)
+            # No token, or one certainly expired: a push, whose retry key LINE honours (a reply tried before a
+            # crash that happened more than a token's life ago may thus arrive twice: rare, never lost).
             return await self.line.push(entry.to, messages, retry_key=key_for), raw
         push = entry.pushes[index - len(entry.batches)]
         result = await self.line.push(push["to"], push["messages"],
                                       retry_key=retry_key(entry.id, "push", str(push["key"])))
         return result, raw
+
+    async def _reply(self, key: str, raw: str, entry: OutboxEntry, token: str, messages: list[dict[str, Any]],
+                     *, retry_key: str, again: bool) -> tuple[SendResult, str]:
+        """Answer with the (fresh) reply token; ``again``: a reply with it may have gone out before.
+
+        LINE refuses a used token as it refuses an expired one ("Invalid reply token"). The token is fresh
+        here, so when the reply was tried before (a crash mid-reply, LINE down) a refusal means that reply
+        arrived: nothing more is sent. A refusal on the first try means the token was spent or expired
+        before we used it: the answer goes by push, with its retry key.
+        """
+        if not entry.reply_attempted:  # an entry stored unmarked: mark it before trying, as the commit would
+            entry.reply_attempted = True
+            raw = await self._save_progress(key, raw, entry)
+        result = await self.line.reply(token, messages)
+        if result.outcome is not Outcome.INVALID_REPLY_TOKEN:
+            return result, raw
+        if again:
+            log.info("reply token already used: the reply tried before arrived", extra={"cause": entry.id})
+            return SendResult(Outcome.ALREADY_SENT, result.status), raw
+        log.info("reply token refused; pushing instead", extra={"cause": entry.id})
+        return await self.line.push(entry.to, messages, retry_key=retry_key), raw
 
     async def _save_progress(self, key: str, raw: str, entry: OutboxEntry) -> str:
         new_raw = entry.dumps()
