@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, json_logs=settings.log_json,
-                      secrets=[settings.channel_secret(), settings.access_token()])
+                      secrets=settings.secrets_for_logs())
     if settings.production and settings.missing_for_production():
         raise RuntimeError(f"production needs {', '.join(settings.missing_for_production())}")
 
@@ -52,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.shutdown()
 
-    app = FastAPI(title="Seitai clinic LINE assistant", lifespan=lifespan)
+    # No API browser in production: /docs, /redoc and /openapi.json would map the staff API for anyone.
+    hidden: dict[str, None] = {"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.production else {}
+    app = FastAPI(title="Seitai clinic LINE assistant", lifespan=lifespan, **hidden)  # type: ignore[arg-type]
     app.state.settings = settings
     queue_proxy = _LazyQueue(app)
     app.include_router(create_webhook_router(

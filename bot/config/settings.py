@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     flows_dir: Path = ROOT / "flows"
     environment: str = Field(default="development", description="'production' refuses missing secrets")
 
+    #: Who may set ``X-Forwarded-For/Proto`` (uvicorn's ``forwarded_allow_ips``; the image's uvicorn reads the
+    #: same variable): your reverse proxy's address, never ``*`` on a port the internet reaches.
+    forwarded_allow_ips: str = "127.0.0.1"
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(default=None, description="How runners and LINE reach this bot")
@@ -105,6 +108,16 @@ class Settings(BaseSettings):
             return self.line_api_data_base_url.rstrip("/")
         base = self.api_base_url()
         return "https://api-data.line.me" if base == "https://api.line.me" else base
+
+    def secrets_for_logs(self) -> list[str]:
+        """Every configured secret, for the log scrubber (``bot.ops.logs``): a log line never carries one."""
+        values = [self.channel_secret(), self.access_token()]
+        if self.admin_token is not None:
+            values.append(self.admin_token.get_secret_value())
+        if self.admin_staff_passwords is not None:  # "name:password,…": the passwords (and the raw value)
+            raw = self.admin_staff_passwords.get_secret_value()
+            values += [raw, *(pair.partition(":")[2].strip() for pair in raw.split(","))]
+        return [v for v in values if v]
 
     def missing_for_production(self) -> list[str]:
         """Names of settings a production deployment must have."""

@@ -232,7 +232,7 @@ class Consumer:
         entry_json = entry.dumps() if entry is not None else ""
         committed = await scripts.COMMIT_LUA.run(
             self.store.redis, (keys.state(chat_id), keys.inbox(chat_id), keys.outbox(chat_id)), raw,
-            state_json_out, entry_json, self.state_ttl_seconds,
+            state_json_out, entry_json, self.state_ttl_seconds, self.queue.inbox_ttl_seconds,
         )
         if committed and conv is not None and self.after_commit is not None:
             await self.after_commit(conv)

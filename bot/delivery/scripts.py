@@ -42,7 +42,8 @@ return {'idle'}
 # Store what handling an event decided — new state, answer to send — and take the event off the inbox, in one
 # step, so a crash leaves either the event to handle again or its state and answer, never half. If the inbox
 # head is no longer this event, someone else handled it: change nothing. KEYS: state, inbox, outbox.
-# ARGV: event, state JSON ('' deletes it, '-' keeps it), outbox entry ('' for none), state TTL seconds.
+# ARGV: event, state JSON ('' deletes it, '-' keeps it), outbox entry ('' for none), state TTL seconds, outbox
+# TTL seconds (an entry LINE never took — LINE down for days — does not outlive the runner's inbox).
 # The entry arrives already marked ``reply_attempted`` when it will be answered by reply, so no write is
 # needed between this commit and the reply (after a crash the entry is pushed with its retry key instead).
 COMMIT = """
@@ -53,7 +54,10 @@ if ARGV[2] == '' then
 elseif ARGV[2] ~= '-' then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4])
 end
-if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[3])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
 return 1
 """
 

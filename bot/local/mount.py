@@ -7,6 +7,8 @@ configured nothing is mounted: production answers 404 for ``/_line``.
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import FastAPI
 
 from bot.config.settings import Settings
@@ -14,6 +16,16 @@ from bot.local.line_standin import StandinState, create_standin_router
 
 #: Where the bot's LINE client finds the stand-in in local mode (``Settings.api_base_url``).
 STANDIN_PREFIX = "/_line"
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def local_url(settings: Settings, path: str) -> str:

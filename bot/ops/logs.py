@@ -1,14 +1,15 @@
 """Logging: one JSON object per line, with the event id when there is one.
 
 Why so strict: a runner's answers are health details, and a channel secret in a log is a breach. Nothing
-in this code logs message text or answers; as a last guard, any configured secret that still reaches a log
-line is replaced before it is written.
+in this code logs message text or answers; as a last guard, any configured secret (the channel's, the admin
+token, staff passwords — short ones too) that still reaches a log line is replaced before it is written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -21,10 +22,25 @@ correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=No
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+#: Secrets shorter than this are only replaced where they stand alone (between non-word characters): a
+#: short password like "haru" must not turn every "haruka" into "[redacted]ka" — nor be printed whole.
+_SHORT = 8
+
+
+def scrubber(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for every secret, as written and as JSON escapes it, longest first; None for none."""
+    forms = {form for secret in secrets if secret for form in (secret, json.dumps(secret)[1:-1])}
+    if not forms:
+        return None
+    alternatives = [re.escape(f) if len(f) >= _SHORT else rf"(?<![\w-]){re.escape(f)}(?![\w-])"
+                    for f in sorted(forms, key=len, reverse=True)]
+    return re.compile("|".join(alternatives))
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s and len(s) >= 8]
+        self._secrets = scrubber(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -41,9 +57,7 @@ class JsonFormatter(logging.Formatter):
         return self._scrub(json.dumps(entry, ensure_ascii=False, default=str))
 
     def _scrub(self, line: str) -> str:
-        for secret in self._secrets:
-            line = line.replace(secret, "[redacted]")
-        return line
+        return line if self._secrets is None else self._secrets.sub("[redacted]", line)
 
 
 class PlainFormatter(JsonFormatter):

@@ -6,7 +6,8 @@ the same outbox with a retry key — exactly once, whichever worker claimed it.
 
 Storage (one hash-tagged slot, so the claim script is atomic on a cluster too):
 ``lb:{sched}:due`` a sorted set of job ids by due time, ``lb:{sched}:jobs`` a hash of job JSON.
-Per runner, ``lb:{U…}:jobs`` lists their job ids, so a block cancels everything in one step.
+Per runner, ``lb:{U…}:jobs`` lists their job ids, so a block cancels everything in one step; it expires a
+week after their latest job was due, so no runner's key is kept for ever.
 
 Claiming moves a job's score forward by a lease instead of removing it: a worker that dies after claiming
 leaves the job to be claimed again when the lease runs out; the inbox de-duplicates by job id.
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 DUE = f"{PREFIX}:{{sched}}:due"
 JOBS = f"{PREFIX}:{{sched}}:jobs"
 LEASE_SECONDS = 60
+#: How long a runner's job index is kept after their latest job was due (normally it empties itself first).
+INDEX_MARGIN_SECONDS = 7 * 24 * 3600
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -104,7 +107,13 @@ class Scheduler:
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.hset(JOBS, job.id, job.dumps())
             pipe.zadd(DUE, {job.id: job.due})
-            pipe.sadd(runner_jobs_key(job.user_id), job.id)
+            own = runner_jobs_key(job.user_id)
+            pipe.sadd(own, job.id)
+            # The runner's index outlives their latest job by a margin, then goes (EXPIRE needs Redis 7: NX
+            # sets the first expiry, GT only ever lengthens it, so a sooner job never cuts a later one short).
+            keep = max(1, int(job.due - self.clock())) + INDEX_MARGIN_SECONDS
+            pipe.expire(own, keep, nx=True)
+            pipe.expire(own, keep, gt=True)
             await pipe.execute()
         return job
 

@@ -10,7 +10,8 @@ booking, so it cannot carry the runner's own hash tag like their conversation ke
 - ``records``  hash  id -> booking JSON (the record staff see; a move keeps the id, with a history)
 - ``by_start`` zset  id -> start (epoch seconds), for date ranges and the calendar
 - ``taken``    hash  start -> confirmed bookings in that slot
-- ``runner:<U…>`` zset id -> start, the runner's *active* bookings
+- ``runner:<U…>`` zset id -> start, the runner's *active* bookings (expires ``INDEX_KEEP_SECONDS`` after the
+  latest start, so a runner's key never stays for ever)
 - ``request:<nonce>`` the booking a confirm button already made, so a second tap books nothing new
 
 Changes to an existing booking are compare-and-set on its JSON: the script applies them only if nobody
@@ -45,6 +46,13 @@ def request_key(nonce: str) -> str:
     return f"{_TAG}:request:{nonce}"
 
 
+#: A runner's index of active bookings expires this long after the start of their latest one.
+INDEX_KEEP_SECONDS = 90 * 24 * 3600
+_KEEP_INDEX = f"""
+local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')[2]
+if last then redis.call('EXPIREAT', KEYS[4], math.floor(tonumber(last)) + {INDEX_KEEP_SECONDS}) end
+"""
+
 _RESERVE = """
 local prior = redis.call('GET', KEYS[5])
 if prior then return {'again', prior} end
@@ -60,6 +68,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
 redis.call('SET', KEYS[5], ARGV[1], 'EX', ARGV[5])
+""" + _KEEP_INDEX + """
 return {'ok', ARGV[1]}
 """
 
@@ -72,6 +81,7 @@ if redis.call('HINCRBY', KEYS[3], ARGV[4], -1) <= 0 then redis.call('HDEL', KEYS
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+""" + _KEEP_INDEX + """
 return 'ok'
 """
 

@@ -73,6 +73,8 @@ def _stage_append(pipe: Any, user_id: str, entry: dict[str, Any], ttl: int, *, m
         pipe.zadd(OPEN, {user_id: at})
     pipe.zadd(RECENT, {user_id: at})
     pipe.zremrangebyrank(RECENT, 0, -RECENT_MAX - 1)
+    for listed in (OPEN, RECENT):  # runners whose data expired leave the lists too (nobody to answer)
+        pipe.zremrangebyscore(listed, "-inf", at - ttl)
 
 
 async def _append(redis: Any, user_id: str, entry: dict[str, Any], ttl: int, *, mark_open: bool) -> None:
