@@ -208,6 +208,7 @@ def test_the_package_the_build_stage_installs_carries_every_data_file(tmp_path: 
                 if origin.is_dir():
                     shutil.copytree(origin, src / name, ignore=shutil.ignore_patterns("__pycache__"))
                 else:
+                    (src / name).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy(origin, src / name)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "out"),
                            f"{src}/"], capture_output=True, text=True, timeout=300)
