@@ -7,7 +7,10 @@ here is what proves the key design. The cluster is started on loopback by this m
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -42,6 +45,10 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
+#: The running nodes' processes by port, so a test can pause one (SIGSTOP) as a stalled master.
+NODES: dict[int, subprocess.Popen[bytes]] = {}
+
+
 @pytest.fixture(scope="module")
 def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base: Path = tmp_path_factory.mktemp("cluster")
@@ -53,6 +60,7 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for p in ports
     ]
+    NODES.update(zip(ports, procs, strict=True))
     try:
         for p in ports:
             _wait(lambda p=p: redis.Redis(port=p).ping(), f"node {p}")
@@ -63,7 +71,9 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             _wait(lambda p=p: redis.Redis(port=p).cluster("info")["cluster_state"] == "ok", f"cluster at {p}")
         yield f"redis+cluster://127.0.0.1:{ports[0]}/0"
     finally:
+        NODES.clear()
         for proc in procs:
+            proc.send_signal(signal.SIGCONT)  # a paused node would ignore SIGTERM
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=10)
@@ -158,3 +168,40 @@ async def test_booking_on_the_cluster_gives_the_last_seat_once_and_staff_see_it(
         bookings = [b for b in listed.json() if b["status"] != "cancelled"]
         assert [(b["user_id"], b["start"]) for b in bookings] == [(first.user_id, "2030-06-04T11:00:00+09:00")]
         await eventually(lambda: any("【新規予約】" in t for t in staff_texts(bot)))
+
+
+async def test_a_stalled_master_gets_line_a_503_within_a_second_and_the_event_is_handled_once_after(
+        cluster: str, line: StandinServer) -> None:
+    from tests.harness import event
+
+    async with BotHarness.running(redis_url=cluster, line=line, reclaim_idle_ms=1000) as bot:
+        runner = bot.runner()
+        await runner.follow()
+        tap = event(runner.user_id, "postback", line.issue_reply_token(runner.user_id),
+                    postback={"data": runner.find_action("1分チェックを始める")["data"]})
+        client = redis.RedisCluster.from_url(cluster.replace("redis+cluster", "redis"))
+        node = NODES[client.get_node_from_key(f"lb:{{{runner.user_id}}}:inbox").port]
+        client.close()
+        os.kill(node.pid, signal.SIGSTOP)
+        try:
+            started = time.perf_counter()
+            response = await bot.post_events([tap])
+            took = time.perf_counter() - started
+            assert response.status_code == 503 and took < 1.0, f"{response.status_code} after {took:.2f}s"
+            started = time.perf_counter()
+            ready = await bot.client.get("/readyz")
+            took = time.perf_counter() - started
+            assert ready.status_code == 503 and took < 1.0, f"/readyz: {ready.status_code} after {took:.2f}s"
+        finally:
+            os.kill(node.pid, signal.SIGCONT)
+        again = {**tap, "deliveryContext": {"isRedelivery": True}}
+        deadline = time.monotonic() + 30
+        while (await bot.post_events([again])).status_code != 200:
+            assert time.monotonic() < deadline, "the webhook never recovered"
+            await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "どのあたり" not in runner.texts():
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)
+        assert runner.texts().count("どのあたり") == 1, runner.texts()
+        assert len({m.request_id for m in line.messages_for(runner.user_id)}) == 2

@@ -27,9 +27,13 @@ class Store:
     cluster: bool = False
 
     async def ping(self, timeout_s: float | None = None) -> bool:
-        """True when the store answers (within ``timeout_s``, when given: a stalled Redis is not ready)."""
+        """True when the store answers (within ``timeout_s``, when given: a stalled Redis is not ready).
+
+        On a cluster every master must answer: a stalled one holds some runners' keys.
+        """
+        ping = self.redis.ping(target_nodes=RedisCluster.PRIMARIES) if self.cluster else self.redis.ping()
         try:
-            return bool(await asyncio.wait_for(self.redis.ping(), timeout_s))
+            return bool(await asyncio.wait_for(ping, timeout_s))
         except Exception:
             return False
 
