@@ -14,8 +14,6 @@ events are handled in order and once, while different runners are handled in par
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import Sequence
 
 from bot.store import Store, keys
@@ -29,13 +27,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
 end
 return 0
 """
-
-
-def _content_id(event: Event) -> str:
-    """An id for an event that came without ``webhookEventId``: its content, minus what redelivery changes."""
-    stable = {k: v for k, v in event.raw.items() if k != "deliveryContext"}
-    digest = hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return f"noid:{digest[:32]}"
 
 
 class EventQueue:
@@ -63,7 +54,11 @@ class EventQueue:
         self._group_ready = False
 
     async def accept(self, events: Sequence[Event]) -> list[bool]:
-        """Persist events before acknowledging them; returns which were new (not redeliveries)."""
+        """Persist events before acknowledging them; returns which were new (not redeliveries).
+
+        Every event has an id: LINE's ``webhookEventId`` (the webhook drops events without a valid one) or,
+        for a bot-made event, the id its maker gives (:meth:`enqueue_internal`).
+        """
         redis = self.store.redis
         fresh: list[bool] = []
         if not self.store.cluster:
@@ -73,7 +68,7 @@ class EventQueue:
             async with redis.pipeline(transaction=False) as pipe:
                 for event in events:
                     chat = event.chat_id
-                    pipe.eval(_ACCEPT, 2, keys.seen_event(chat, event.id or _content_id(event)), keys.inbox(chat),
+                    pipe.eval(_ACCEPT, 2, keys.seen_event(chat, event.id), keys.inbox(chat),
                               event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds)
                     pipe.xadd(keys.EVENT_STREAM, {"u": chat})
                 replies = await pipe.execute()
@@ -81,10 +76,9 @@ class EventQueue:
             self.wake.set()
             return fresh
         for event in events:
-            key_id = event.id or _content_id(event)
             chat = event.chat_id
             is_new = await redis.eval(
-                _ACCEPT, 2, keys.seen_event(chat, key_id), keys.inbox(chat),
+                _ACCEPT, 2, keys.seen_event(chat, event.id), keys.inbox(chat),
                 event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds,
             )
             await redis.xadd(keys.EVENT_STREAM, {"u": chat})

@@ -67,7 +67,9 @@ def connect(url: str | None, *, socket_timeout_s: float = 5.0, connect_timeout_s
     """
     if not url:
         return _embedded()
-    options: dict[str, Any] = dict(decode_responses=True, socket_timeout=socket_timeout_s,
+    # protocol=2: redis-py 8 speaks RESP3 by default; RESP2 keeps every reply in the shape this code (and
+    # fakeredis) was written for, and works with any Redis.
+    options: dict[str, Any] = dict(decode_responses=True, protocol=2, socket_timeout=socket_timeout_s,
                                    socket_connect_timeout=connect_timeout_s, socket_keepalive=True,
                                    health_check_interval=HEALTH_CHECK_INTERVAL_S)
     cluster, plain = _is_cluster_url(url)
