@@ -1,7 +1,9 @@
 """Phase 4 of ``python -m bench``: faults under load — nothing lost, nothing answered twice.
 
-Three faults, each on fresh processes under the same open-loop load: the web process and then the worker
-killed (SIGKILL), Redis restarted (append-only file, everysec), and LINE failing (500, then 429, then slow).
+Four faults, each on fresh processes under the same open-loop load: the web process and then the worker
+killed (SIGKILL), the web process killed while LINE holds its replies (LINE took them and answers late, so
+the bot cannot know they arrived), Redis restarted (append-only file, everysec), and LINE failing (500, then
+429, then slow).
 What the web process did not acknowledge is sent again afterwards, as LINE redelivers; then every event
 is accounted for at the stand-in (bench/accounting.py).
 """
@@ -67,8 +69,8 @@ def faults(logdir: Path, *, quick: bool = False) -> str:
     line_fault_s = 6 if quick else 12
     standin = Standin(logdir)
     with running(standin):
-        rows = [_kill_processes(logdir, standin, secs), _restart_redis(logdir, standin, secs),
-                _line_failures(logdir, standin, line_fault_s)]
+        rows = [_kill_processes(logdir, standin, secs), kill_during_reply(logdir, standin, secs),
+                _restart_redis(logdir, standin, secs), _line_failures(logdir, standin, line_fault_s)]
     return "\n".join([
         "## 4. Faults: nothing lost, nothing twice",
         "",
@@ -107,6 +109,32 @@ def _kill_processes(logdir: Path, standin: Standin, secs: int) -> str:
                                          [(secs / 3, kill_app), (2 * secs / 3, kill_worker)]))
             again = _redeliver(app.url, schedule, "k", res)
             return _fault_row("SIGKILL web process, then worker", standin, len(schedule), res, again, 120)
+
+
+def kill_during_reply(logdir: Path, standin: Standin, secs: int, *, reply_delay_s: float = 1.5) -> str:
+    """SIGKILL the web process (the only consumer) while LINE holds its replies: each reply LINE took in the
+    last ``reply_delay_s`` is answered only after the process died, so on restart the bot finds those
+    answers still in the outbox, marked as tried."""
+    redis = RedisServer(logdir)
+    with running(redis):
+        app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name="bot-reply-kill")
+        with running(app):
+            standin.reset()
+            schedule = mix.Schedule(RATE * secs // 7, "r")
+
+            def slow_replies() -> None:
+                standin.fault("slow", delay=reply_delay_s, paths=("/v2/bot/message/reply",))
+
+            def kill_app() -> None:
+                app.stop(signal.SIGKILL)
+                standin.clear_faults()
+                app.start()
+
+            plan = [(secs / 2 - reply_delay_s, slow_replies), (secs / 2, kill_app)]
+            res = asyncio.run(_load_with(app.url, schedule, "r", RATE, plan))
+            again = _redeliver(app.url, schedule, "r", res)
+            return _fault_row("SIGKILL web process while LINE holds its replies", standin, len(schedule), res,
+                              again, 120)
 
 
 def _restart_redis(logdir: Path, standin: Standin, secs: int) -> str:

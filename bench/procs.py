@@ -127,8 +127,9 @@ class Standin:
                                             timeout=60).json()
         return data
 
-    def fault(self, mode: str, *, status: int = 503, delay: float = 0.0, count: int | None = None) -> None:
-        spec: dict[str, object] = {"mode": mode, "status": status, "delay": delay}
+    def fault(self, mode: str, *, status: int = 503, delay: float = 0.0, count: int | None = None,
+              paths: tuple[str, ...] = ()) -> None:
+        spec: dict[str, object] = {"mode": mode, "status": status, "delay": delay, "paths": list(paths)}
         if count is not None:
             spec["count"] = count
         httpx.post(f"{self.base_url}/_standin/faults", json=spec, timeout=10).raise_for_status()
