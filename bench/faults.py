@@ -111,70 +111,63 @@ def _kill_processes(logdir: Path, standin: Standin, secs: int) -> str:
             return _fault_row("SIGKILL web process, then worker", standin, len(schedule), res, again, 120)
 
 
+Plan = Callable[[App, RedisServer], list[tuple[float, Callable[[], None]]]]
+
+
+def _under_load(logdir: Path, standin: Standin, name: str, salt: str, secs: int, plan: Plan, *,
+                aof: bool = False, timeout: float = 120) -> str:
+    """One row: fresh Redis and web process, open-loop load for ``secs`` with ``plan``'s actions (given the
+    app and Redis), what was not acknowledged redelivered, then every event accounted for."""
+    redis = RedisServer(logdir, aof=aof)
+    with running(redis):
+        app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name=f"bot-{salt}")
+        with running(app):
+            standin.reset()
+            schedule = mix.Schedule(RATE * secs // 7, salt)
+            res = asyncio.run(_load_with(app.url, schedule, salt, RATE, plan(app, redis)))
+            again = _redeliver(app.url, schedule, salt, res)
+            return _fault_row(name, standin, len(schedule), res, again, timeout)
+
+
 def kill_during_reply(logdir: Path, standin: Standin, secs: int, *, reply_delay_s: float = 1.5) -> str:
     """SIGKILL the web process (the only consumer) while LINE holds its replies: each reply LINE took in the
     last ``reply_delay_s`` is answered only after the process died, so on restart the bot finds those
     answers still in the outbox, marked as tried."""
-    redis = RedisServer(logdir)
-    with running(redis):
-        app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name="bot-reply-kill")
-        with running(app):
-            standin.reset()
-            schedule = mix.Schedule(RATE * secs // 7, "r")
+    def plan(app: App, _redis: RedisServer) -> list[tuple[float, Callable[[], None]]]:
+        def slow_replies() -> None:
+            standin.fault("slow", delay=reply_delay_s, paths=("/v2/bot/message/reply",))
 
-            def slow_replies() -> None:
-                standin.fault("slow", delay=reply_delay_s, paths=("/v2/bot/message/reply",))
+        def kill_app() -> None:
+            app.stop(signal.SIGKILL)
+            standin.clear_faults()
+            app.start()
 
-            def kill_app() -> None:
-                app.stop(signal.SIGKILL)
-                standin.clear_faults()
-                app.start()
+        return [(secs / 2 - reply_delay_s, slow_replies), (secs / 2, kill_app)]
 
-            plan = [(secs / 2 - reply_delay_s, slow_replies), (secs / 2, kill_app)]
-            res = asyncio.run(_load_with(app.url, schedule, "r", RATE, plan))
-            again = _redeliver(app.url, schedule, "r", res)
-            return _fault_row("SIGKILL web process while LINE holds its replies", standin, len(schedule), res,
-                              again, 120)
+    return _under_load(logdir, standin, "SIGKILL web process while LINE holds its replies", "r", secs, plan)
 
 
 def _restart_redis(logdir: Path, standin: Standin, secs: int) -> str:
     """Redis restarted (AOF everysec) in the middle of load."""
-    redis = RedisServer(logdir, aof=True)
-    with running(redis):
-        app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name="bot-aof")
-        with running(app):
-            standin.reset()
-            schedule = mix.Schedule(RATE * secs // 7, "a")
+    def plan(_app: App, redis: RedisServer) -> list[tuple[float, Callable[[], None]]]:
+        def restart_redis() -> None:
+            redis.stop()
+            redis.start()
 
-            def restart_redis() -> None:
-                redis.stop()
-                redis.start()
+        return [(secs / 2, restart_redis)]
 
-            res = asyncio.run(_load_with(app.url, schedule, "a", RATE, [(secs / 2, restart_redis)]))
-            again = _redeliver(app.url, schedule, "a", res)
-            return _fault_row("Redis restart (AOF, everysec)", standin, len(schedule), res, again, 120)
+    return _under_load(logdir, standin, "Redis restart (AOF, everysec)", "a", secs, plan, aof=True)
 
 
 def _line_failures(logdir: Path, standin: Standin, line_fault_s: int) -> str:
     """LINE answers 500, then 429, then slowly (2 s), each for ``line_fault_s``."""
-    redis = RedisServer(logdir)
-    with running(redis):
-        app = App(BOT, app_env(standin, redis.url, RECLAIM_IDLE_MS="1000"), logdir, name="bot-line")
-        with running(app):
-            standin.reset()
-            total = 3 * line_fault_s + 6
-            schedule = mix.Schedule(RATE * total // 7, "l")
+    def only(mode: str, **spec: Any) -> Callable[[], None]:
+        def switch() -> None:
+            standin.clear_faults()
+            standin.fault(mode, **spec)
+        return switch
 
-            def only(mode: str, **spec: Any) -> Callable[[], None]:
-                def switch() -> None:
-                    standin.clear_faults()
-                    standin.fault(mode, **spec)
-                return switch
-
-            plan = [(2.0, only("status", status=500)), (2.0 + line_fault_s, only("status", status=429)),
-                    (2.0 + 2 * line_fault_s, only("slow", delay=2.0)),
-                    (2.0 + 3 * line_fault_s, standin.clear_faults)]
-            res = asyncio.run(_load_with(app.url, schedule, "l", RATE, plan))
-            again = _redeliver(app.url, schedule, "l", res)
-            return _fault_row(f"LINE 500, 429, slow 2 s ({line_fault_s} s each)", standin,
-                              len(schedule), res, again, 240)
+    plan = [(2.0, only("status", status=500)), (2.0 + line_fault_s, only("status", status=429)),
+            (2.0 + 2 * line_fault_s, only("slow", delay=2.0)), (2.0 + 3 * line_fault_s, standin.clear_faults)]
+    return _under_load(logdir, standin, f"LINE 500, 429, slow 2 s ({line_fault_s} s each)", "l",
+                       3 * line_fault_s + 6, lambda _app, _redis: plan, timeout=240)
