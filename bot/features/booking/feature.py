@@ -5,6 +5,8 @@ staff API routes. Installing it also brings bookings made before menus and pract
 
 from __future__ import annotations
 
+import logging
+
 from bot.extension import Feature, Parts
 from bot.features.booking import chat, intake, waiting
 from bot.features.booking.api import mount
@@ -13,6 +15,8 @@ from bot.features.booking.notices import router
 from bot.features.booking.service import BookingService
 from bot.features.booking.waitlist import Waitlist
 from flows.actions import ActionRegistry
+
+log = logging.getLogger(__name__)
 
 
 def _actions() -> ActionRegistry:
@@ -30,7 +34,11 @@ async def install(parts: Parts) -> None:
     parts.provide(waitlist)
     parts.hooks.forget.append(waitlist.forget)
     parts.add_template_variables(first_visit=parts.clinic.booking.first_visit)
-    await migrate(service)
+    try:
+        await migrate(service)
+    except Exception as exc:  # the store is down at start-up (readiness says so): finish before a booking
+        log.warning("booking records not brought up to date yet", extra={"error": type(exc).__name__})
+        service.unfinished_setup = lambda: migrate(service)
 
 
 feature = Feature(name="booking", actions=_actions(), router=router, install=install, routes=mount)

@@ -4,7 +4,9 @@ Older records counted seats per start in ``lb:{bookings}:taken`` and carried no 
 each booking still ahead that holds a seat is given to a practitioner on shift (the same Lua script as a
 move, so a record changed meanwhile is left to the next start), every booking is added to its runner's
 visit index, and the old counter is dropped. ``lb:{bookings}:schema`` records that it was done, so later
-start-ups read one key. Running it twice, or on two replicas at once, changes nothing more.
+start-ups read one key. Every record is rewritten in the current shape first (compare-and-set on the stored
+JSON), so later changes' compare-and-set finds what it expects. Running it twice, or on two replicas at once,
+changes nothing more.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ async def migrate(service: BookingService) -> int:
     async for _id, raw in redis.hscan_iter(RECORDS):
         booking = Booking.loads(raw)
         await redis.zadd(visits_index(booking.user_id), {booking.id: booking.start})
+        if raw != booking.dumps() and await service.bookings.replace(raw, booking) != "ok":
+            continue  # changed meanwhile (by a newer process): already in the new shape
         if booking.practitioner or not booking.active or booking.start < now:
             continue
         given += await _give_practitioner(service, booking)

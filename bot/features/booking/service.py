@@ -60,6 +60,8 @@ class BookingService(Availability):
         self.scheduler = scheduler
         #: Called after a seat is given back (a cancel, or the old time of a move): the waitlist listens.
         self.on_freed: list[Callable[[Booking], Awaitable[object]]] = []
+        #: Work left from start-up (the store did not answer then): done before the next seat is taken.
+        self.unfinished_setup: Callable[[], Awaitable[object]] | None = None
 
     # --- a runner's own bookings -----------------------------------------------------------------------
 
@@ -103,6 +105,7 @@ class BookingService(Availability):
         ``cause`` (the event's id) is kept in the history: the same event handled again after a crash gets
         ``ok`` again (and says the same), while a second tap gets ``again``.
         """
+        await self._finish_setup()
         chosen = self.clinic.booking.menu(menu) or self.default_menu
         moment = slots.from_epoch(self.clinic, start)
         allowed = self.staff_may_book(moment, chosen.minutes) if by == "staff" else \
@@ -159,6 +162,7 @@ class BookingService(Availability):
         A runner moves only their own booking and only before the deadline; staff may move any booking
         (``user_id=None``) at any time, to any future time a practitioner is free.
         """
+        await self._finish_setup()
         for _ in range(CAS_ATTEMPTS):
             old = await self._find(booking_id, user_id)
             refused = self._refuse_move(old, start, cause, by)
@@ -249,6 +253,11 @@ class BookingService(Availability):
             if await self.bookings.replace(old, new) == "ok":
                 return Result("ok", new)
         raise RuntimeError("booking kept changing")
+
+    async def _finish_setup(self) -> None:
+        if self.unfinished_setup is not None:
+            await self.unfinished_setup()
+            self.unfinished_setup = None
 
     async def _find(self, booking_id: str, user_id: str | None) -> Booking | None:
         if user_id is None:

@@ -260,8 +260,10 @@ class BookingStore:
         result = await _CANCEL.run(self.redis, keys, old.id, old.dumps(), new.dumps(), *cells)
         return "ok" if result == "ok" else "changed"
 
-    async def replace(self, old: Booking, new: Booking) -> Written:
-        result = await _REPLACE.run(self.redis, [RECORDS], old.id, old.dumps(), new.dumps())
+    async def replace(self, old: Booking | str, new: Booking) -> Written:
+        """Compare-and-set; ``old`` may be the stored JSON itself (a record written by an older version)."""
+        expected = old if isinstance(old, str) else old.dumps()
+        result = await _REPLACE.run(self.redis, [RECORDS], new.id, expected, new.dumps())
         return "ok" if result == "ok" else "changed"
 
     async def hold(self, practitioners: list[str], day: dt.date, cells: list[int], holder: str, *, now: int
