@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 
 from bot.features.booking.service import BookingService
@@ -82,6 +83,19 @@ async def booking_bot(redis_url: str, line: StandinServer, folder: Path, clock: 
                                   inline_scheduler=False) as bot:
         service_of(bot).clock = clock
         yield bot
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The booking tests' clock (a fixture: import it, with :func:`bot`, into a test module)."""
+    return Clock(NOW)
+
+
+@pytest.fixture
+async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
+    """A bot on the booking tests' clinic, at ``clock``."""
+    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
+        yield harness
 
 
 def service_of(bot: BotHarness) -> BookingService:

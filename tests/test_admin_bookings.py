@@ -9,26 +9,12 @@ tests' (10:00–13:00, one practitioner, "now" is Monday 2030-06-03 09:00 in Tok
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from tests.admin_helpers import HTML, form_on, hidden, login
-from tests.booking_support import NOW, Clock, at, book_in_chat, booking_bot, epoch, handled, service_of
+from tests.booking_support import Clock, at, book_in_chat, bot, clock, epoch, handled, service_of
 from tests.harness import BotHarness, Runner
-from tests.standin_server import StandinServer
 
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
-    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
-        yield harness
+__all__ = ["bot", "clock"]  # the booking tests' fixtures, from tests/booking_support.py
 
 
 async def booked_in_chat(bot: BotHarness, day: str = "6/4(火)", time: str = "11:00") -> tuple[Runner, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,28 +15,22 @@ from tests.booking_support import (
     at,
     book_in_chat,
     booking_bot,
+    bot,
+    clock,
     epoch,
     eventually,
     handled,
     service_of,
     through_intake,
 )
-from tests.harness import ADMIN, BotHarness
+from tests.harness import ADMIN, BotHarness, walk_to_result
 from tests.standin_server import StandinServer
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 RUNNER = "U" + "b" * 32
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
-    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
-        yield harness
+__all__ = ["bot", "clock"]  # the booking tests' fixtures, from tests/booking_support.py
 
 
 async def booked(bot: BotHarness, day: int, hour: int, user: str = RUNNER) -> str:
@@ -109,12 +102,7 @@ async def test_the_calendar_feed_lists_bookings_at_a_secret_url(bot: BotHarness)
 
 async def test_each_booking_says_who_is_coming_and_why(bot: BotHarness) -> None:
     runner = bot.runner()
-    await runner.follow()
-    await runner.tap("1分チェックを始める")
-    await runner.tap("膝裏の外側")
-    await runner.tap("張り")
-    await runner.tap("どれも当てはまらない")
-    await runner.tap("走った後")
+    await walk_to_result(runner, "膝裏の外側")
     await book_in_chat(runner, "6/4(火)", "11:00", name="山田 花子", phone="080-1111-2222")
     await service_of(bot).reserve("tel:caller1", epoch(at(6, 10)), "phone-1", cause="staff-1",
                                   contact=Contact(name="佐藤"), by="staff", staff="受付")

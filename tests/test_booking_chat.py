@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.features.booking import messages
 from bot.store import keys
 from tests.booking_support import (
-    NOW,
     Clock,
     at,
     book_in_chat,
     booking_bot,
+    bot,
+    clock,
     epoch,
     eventually,
     handled,
@@ -27,16 +25,7 @@ from tests.booking_support import (
 from tests.harness import BotHarness, Runner, actions_in
 from tests.standin_server import StandinServer
 
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
-    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
-        yield harness
+__all__ = ["bot", "clock"]  # the booking tests' fixtures, from tests/booking_support.py
 
 
 def labels(message: dict[str, object]) -> list[str]:

@@ -8,37 +8,24 @@ Tuesday 6/4 is made full by three other bookings. Scheduled sends are run by han
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.features.booking.waitlist import Waitlist
 from tests.booking_support import (
-    NOW,
     Clock,
     at,
-    booking_bot,
+    bot,
+    clock,
     epoch,
     handled,
     service_of,
     through_intake,
 )
 from tests.harness import BotHarness, Runner
-from tests.standin_server import StandinServer
 
 FULL_DAY = "6/4(火)"
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
-    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
-        yield harness
+__all__ = ["bot", "clock"]  # the booking tests' fixtures, from tests/booking_support.py
 
 
 async def fill_tuesday(bot: BotHarness) -> dict[int, str]:

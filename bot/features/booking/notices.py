@@ -9,7 +9,7 @@ handles them. The router also carries the 問診's gates (:mod:`intake`).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.delivery.queue import EventQueue
 from bot.features.booking import confirmations, intake, waiting
@@ -20,6 +20,7 @@ from bot.webhook.events import Event
 from flows.context import Conversation
 from handlers.router import Router
 
+T = TypeVar("T")
 STAFF_EVENT = "x-booking-staff"
 REMINDER_EVENT = "x-reminder"
 #: What staff may have done that the runner is told of.
@@ -33,6 +34,14 @@ def _job_data(event: Event) -> dict[str, Any]:
     job = event.raw.get("job")
     data = job.get("data") if isinstance(job, dict) else None
     return data if isinstance(data, dict) else {}
+
+
+def _from_job(event: Event, kind: type[T]) -> T | None:
+    """The job's data as ``kind`` (an entry, a hold); ``None`` for a job from an older version."""
+    try:
+        return kind(**_job_data(event))
+    except TypeError:
+        return None
 
 
 @router.on(REMINDER_EVENT)
@@ -61,9 +70,8 @@ async def handle_staff_decision(event: Event, conv: Conversation) -> None:
 @router.on(f"x-{OFFER_KIND}")
 async def handle_offer(event: Event, conv: Conversation) -> None:
     """A seat freed for this waiting runner: hold it for them and ask; if it went meanwhile, keep their place."""
-    try:
-        entry = Entry(**_job_data(event))
-    except TypeError:
+    entry = _from_job(event, Entry)
+    if entry is None:
         return
     waitlist = waitlist_of(conv)
     hold = await waitlist.hold_for(entry)
@@ -76,11 +84,9 @@ async def handle_offer(event: Event, conv: Conversation) -> None:
 @router.on(f"x-{OFFER_END_KIND}")
 async def handle_offer_end(event: Event, conv: Conversation) -> None:
     """The hold ran out: if the runner did not book, the seat goes to the next waiting runner."""
-    try:
-        hold = Hold(**_job_data(event))
-    except TypeError:
-        return
-    await waitlist_of(conv).end_hold(conv.user_id, hold)
+    hold = _from_job(event, Hold)
+    if hold is not None:
+        await waitlist_of(conv).end_hold(conv.user_id, hold)
 
 
 async def queue_staff_decision(queue: EventQueue, user_id: str, booking_id: str, did: str, *,

@@ -146,8 +146,10 @@ class Waitlist:
                 continue  # another process offered it meanwhile
             await self._drop(entry.user_id, entry.id, entry)
             now = self.service.now().timestamp()
-            await self.scheduler.schedule(Job(id=f"{OFFER_KIND}:{entry.id}", user_id=entry.user_id, kind=OFFER_KIND,
-                                              due=now, data=json.loads(entry.dumps()), quiet_hours=True))
+            # The time in the id: an entry offered again later (its seat was gone) is a new event, not a repeat.
+            await self.scheduler.schedule(Job(id=f"{OFFER_KIND}:{entry.id}:{int(now)}", user_id=entry.user_id,
+                                              kind=OFFER_KIND, due=now, data=json.loads(entry.dumps()),
+                                              quiet_hours=True))
             return entry
         return None
 
@@ -175,7 +177,7 @@ class Waitlist:
         if held is None:
             return None
         hold = Hold(value=value, practitioner=held, day=entry.day, cells=cells, start=slots.epoch(start), until=until)
-        await self.scheduler.schedule(Job(id=f"{OFFER_END_KIND}:{entry.id}", user_id=entry.user_id,
+        await self.scheduler.schedule(Job(id=_end_job_id(hold), user_id=entry.user_id,
                                           kind=OFFER_END_KIND, due=until, data=asdict(hold), quiet_hours=False))
         return hold
 
@@ -183,15 +185,15 @@ class Waitlist:
         """Let go of a hold the runner did not use and offer the seat to the next; False if they booked it."""
         day = dt.date.fromisoformat(hold.day)
         freed = await self.service.bookings.release(hold.practitioner, day, list(hold.cells), hold.value)
-        await self.scheduler.cancel(user_id, f"{OFFER_END_KIND}:{hold.value.rsplit('|', 1)[-1]}")
+        await self.scheduler.cancel(user_id, _end_job_id(hold))
         if freed:
             await self.offer_next(day)
         return bool(freed)
 
     async def pass_offer(self, user_id: str, entry_id: str) -> bool:
         """The runner said no to the offer for ``entry_id``: end its hold now (False if there was none)."""
-        job_id = f"{OFFER_END_KIND}:{entry_id}"
-        job = next((j for j in await self.scheduler.jobs_for(user_id) if j.id == job_id), None)
+        prefix = f"{OFFER_END_KIND}:{entry_id}:"
+        job = next((j for j in await self.scheduler.jobs_for(user_id) if j.id.startswith(prefix)), None)
         if job is None:
             return False
         return await self.end_hold(user_id, Hold(**job.data))
@@ -217,3 +219,8 @@ class Waitlist:
             if entry is not None:
                 pipe.zrem(day_key(entry.date), entry_id)
             await pipe.execute()
+
+
+def _end_job_id(hold: Hold) -> str:
+    """One per hold: the entry (the hold's last part) and when the hold ends."""
+    return f"{OFFER_END_KIND}:{hold.value.rsplit('|', 1)[-1]}:{hold.until}"
