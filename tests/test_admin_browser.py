@@ -38,8 +38,9 @@ DOCS = screenshot_dir()
 class ServedBot:
     """``bot.app`` under uvicorn in a thread, with the booking clock set to the tests' Monday."""
 
-    def __init__(self, redis_url: str, line: StandinServer, folder: Path) -> None:
-        settings = make_settings(redis_url, line, clinic_config=write_clinic(folder), inline_scheduler=False)
+    def __init__(self, redis_url: str, line: StandinServer, folder: Path, clinic: Path | None = None) -> None:
+        settings = make_settings(redis_url, line, clinic_config=clinic or write_clinic(folder),
+                                 inline_scheduler=False)
         self.app = create_app(settings)
         self.port = free_port()
         self.line = line
@@ -140,6 +141,8 @@ def book_in_the_chat_and_ask_something(runner: PhoneRunner) -> None:
     runner.say("予約")
     runner.tap("6/4(火)")
     runner.tap("11:00")
+    runner.tap("このお名前で進む")  # the short 問診: the LINE name, no phone number
+    runner.tap("電話番号なしで進む")
     runner.tap("この内容で予約する")
     runner.say("ふくらはぎもつります")
 

@@ -3,38 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.features.booking import messages
 from bot.store import keys
 from tests.booking_support import (
-    NOW,
     Clock,
     at,
+    book_in_chat,
     booking_bot,
+    bot,
+    clock,
     epoch,
     eventually,
     handled,
     post_tap,
     service_of,
     staff_texts,
+    through_intake,
 )
 from tests.harness import BotHarness, Runner, actions_in
 from tests.standin_server import StandinServer
 
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
-    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
-        yield harness
+__all__ = ["bot", "clock"]  # the booking tests' fixtures, from tests/booking_support.py
 
 
 def labels(message: dict[str, object]) -> list[str]:
@@ -42,10 +33,7 @@ def labels(message: dict[str, object]) -> list[str]:
 
 
 async def book(runner: Runner, day: str = "6/4(火)", time: str = "11:00") -> list[dict[str, object]]:
-    await runner.say("予約")
-    await runner.tap(day)
-    await runner.tap(time)
-    return await runner.tap("この内容で予約する")
+    return await book_in_chat(runner, day, time)
 
 
 async def test_from_the_greeting_a_runner_books_a_day_a_time_and_confirms(bot: BotHarness) -> None:
@@ -56,7 +44,8 @@ async def test_from_the_greeting_a_runner_books_a_day_a_time_and_confirms(bot: B
     assert "6/8(土)" not in labels(days[-1])  # a closed date
     times = await runner.tap("6/3(月)")
     assert labels(times[-1]) == ["11:00", "12:00", "別の日を選ぶ"]  # 10:00 is under two hours away
-    summary = await runner.tap("12:00")
+    await runner.tap("12:00")
+    summary = await through_intake(runner)
     text = runner.texts(summary)
     assert "6/3(月) 12:00〜13:00" in text and "初回カウンセリング" in text
     done = await runner.tap("この内容で予約する")
@@ -91,6 +80,7 @@ async def test_a_slot_taken_while_choosing_gets_the_nearest_free_times(bot: BotH
     await runner.say("予約")
     await runner.tap("6/4(火)")
     await runner.tap("11:00")
+    await through_intake(runner)
     await service_of(bot).reserve("U" + "1" * 32, epoch(at(4, 11)), "faster-runner", cause="e1")
     answer = await runner.tap("この内容で予約する")
     assert "たった今" in runner.texts(answer)
@@ -99,7 +89,7 @@ async def test_a_slot_taken_while_choosing_gets_the_nearest_free_times(bot: BotH
     assert "6/4(火) 11:00" not in nearest and nearest[-1] == "別の日を選ぶ"
     assert await service_of(bot).upcoming(runner.user_id) == []
     retry = await runner.tap("6/4(火) 12:00")
-    assert "6/4(火) 12:00〜13:00" in runner.texts(retry)
+    assert "6/4(火) 12:00〜13:00" in runner.texts(retry)  # told before: straight to the summary
 
 
 async def test_tapping_confirm_twice_books_once(bot: BotHarness) -> None:
@@ -107,6 +97,7 @@ async def test_tapping_confirm_twice_books_once(bot: BotHarness) -> None:
     await runner.say("予約")
     await runner.tap("6/4(火)")
     await runner.tap("11:00")
+    await through_intake(runner)
     confirm = runner.find_action("この内容で予約する")["data"]
     await post_tap(bot, runner.user_id, confirm)
     await post_tap(bot, runner.user_id, confirm)  # within a second: the same tap
@@ -188,3 +179,53 @@ async def test_one_runner_cannot_cancel_or_move_another_runners_booking(bot: Bot
     [still] = await service_of(bot).upcoming(owner.user_id)
     assert still.start == booking.start and still.active
     assert not any("【キャンセル】" in t or "【予約変更】" in t for t in staff_texts(bot))
+
+
+async def test_a_confirmation_promises_only_what_is_true_for_that_booking(bot: BotHarness) -> None:
+    runner = bot.runner()
+    same_day = runner.texts(await book(runner, "6/3(月)", "12:00"))  # three hours away
+    assert "リマインドはお送りしません" in same_day and "リマインドをお送りします" not in same_day
+    assert "お電話で" in same_day and "03-1111-2222" in same_day and "「予約確認」からどうぞ" not in same_day
+    later = runner.texts(await book(runner, "6/6(木)", "10:00"))
+    assert "6/5 18時ごろに\nリマインドをお送りします" in later and "「予約確認」からどうぞ" in later
+
+
+async def test_the_intake_asks_a_first_timer_for_a_name_and_a_phone_number_once(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await runner.say("予約")
+    await runner.tap("6/4(火)")
+    asked = await runner.tap("11:00")
+    assert "お名前" in runner.texts(asked) and "このお名前で進む" in runner.visible_labels()
+    await runner.say("山田　花子")
+    wrong = await runner.say("0312")
+    assert "電話番号として読み取れ" in runner.texts(wrong)
+    summary = await runner.say("０９０ー１２３４ー５６７８")
+    assert "お名前:山田 花子 様" in runner.texts(summary) and "お電話:090-1234-5678" in runner.texts(summary)
+    await runner.tap("この内容で予約する")
+    [booking] = await service_of(bot).upcoming(runner.user_id)
+    assert (booking.name, booking.phone) == ("山田 花子", "090-1234-5678")
+    await runner.say("予約")
+    await runner.tap("6/6(木)")
+    again = await runner.tap("10:00")  # booked before: straight to the summary
+    assert "ご予約内容の確認" in runner.texts(again) and "お名前:山田 花子 様" in runner.texts(again)
+
+
+async def test_typed_words_reach_the_bot_again_once_the_runner_taps_elsewhere(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await runner.follow()
+    await runner.say("予約")
+    await runner.tap("6/4(火)")
+    await runner.tap("11:00")
+    await runner.tap("1分チェックを始める")  # a tap outside booking ends the 問診
+    answer = await runner.say("アクセス")
+    assert "徒歩" in runner.texts(answer) or "東京都テスト区" in runner.texts(answer)
+
+
+async def test_data_deletion_forgets_the_name_and_number_told(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await book(runner)
+    await runner.say("データ削除")
+    await runner.say("予約")
+    await runner.tap("6/6(木)")
+    asked = await runner.tap("10:00")
+    assert "ご予約のお名前" in runner.texts(asked)

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.delivery.queue import EventQueue
 from bot.features.booking.service import reminder_job_id
 from bot.scheduling.scheduler import Scheduler
 from bot.store import connect
-from tests.booking_support import NOW, Clock, at, booking_bot, epoch, handled, service_of
+from tests.booking_support import Clock, at, bot, clock, epoch, handled, service_of
 from tests.harness import BotHarness
-from tests.standin_server import StandinServer
 
 RUNNER = "U" + "d" * 32
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-async def bot(redis_url: str, line: StandinServer, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
-    async with booking_bot(redis_url, line, tmp_path, clock) as harness:
-        yield harness
+__all__ = ["bot", "clock"]  # the booking tests' fixtures, from tests/booking_support.py
 
 
 def reminders(bot: BotHarness) -> list[str]:

@@ -150,7 +150,7 @@ async def test_a_redelivered_event_is_handled_once_on_the_cluster(cluster: str, 
 
 async def test_booking_on_the_cluster_gives_the_last_seat_once_and_staff_see_it(
         cluster: str, line: StandinServer, tmp_path: Path) -> None:
-    from tests.booking_support import Clock, booking_bot, eventually, staff_texts
+    from tests.booking_support import Clock, booking_bot, eventually, staff_texts, through_intake
     from tests.harness import ADMIN
 
     async with booking_bot(cluster, line, tmp_path, Clock()) as bot:
@@ -159,6 +159,7 @@ async def test_booking_on_the_cluster_gives_the_last_seat_once_and_staff_see_it(
             await runner.say("予約")
             await runner.tap("6/4(火)")
             await runner.tap("11:00")
+            await through_intake(runner)
         done = await first.tap("この内容で予約する")
         assert "ご予約を承りました" in first.texts(done)
         late = await second.tap("この内容で予約する")
@@ -205,3 +206,14 @@ async def test_a_stalled_master_gets_line_a_503_within_a_second_and_the_event_is
         await asyncio.sleep(1.5)
         assert runner.texts().count("どのあたり") == 1, runner.texts()
         assert len({m.request_id for m in line.messages_for(runner.user_id)}) == 2
+
+
+async def test_overlapping_menus_on_the_cluster_never_give_a_practitioner_two_runners(
+        cluster: str, line: StandinServer, tmp_path: Path) -> None:
+    """Each confirmation's script names every practitioner it might take, all in the ``{bookings}`` slot."""
+    from tests.booking_support import Clock, booking_bot, team_clinic
+    from tests.test_booking_concurrency import assert_no_practitioner_overlaps, confirm_all_at_once
+
+    async with booking_bot(cluster, line, tmp_path, Clock(), clinic=team_clinic(tmp_path)) as bot:
+        results = await confirm_all_at_once(bot, 20)
+        await assert_no_practitioner_overlaps(bot, results)

@@ -74,11 +74,16 @@ def test_follow_check_video_and_booking_in_the_browser(page: Page) -> None:
     expect(page.locator(".bubble.me", has_text="相談を予約する")).to_be_visible()
     expect(page.locator("#chat").get_by_text("ご希望の日を", exact=False)).to_be_visible()
     quick_replies = page.locator("#quick-replies button")
-    quick_replies.first.click()  # the first free day (labels depend on today's date)
+    # The third free day is at least two days ahead whatever the hour, so a day-before reminder is due
+    # (labels depend on today's date; a booking for today or tomorrow evening rightly promises none).
+    quick_replies.nth(2).click()
     expect(page.locator("#chat").get_by_text("ご希望の時間を", exact=False)).to_be_visible()
     quick_replies.first.click()  # the first free time
+    tap(page, "このお名前で進む")  # the short 問診: the LINE name, then no phone number
+    tap(page, "電話番号なしで進む")
     tap(page, "この内容で予約する")
     expect(page.locator("#chat").get_by_text("ご予約を承りました", exact=False)).to_be_visible()
+    expect(page.locator("#chat").get_by_text("リマインドをお送りします", exact=False).last).to_be_visible()
 
     # The day-before reminder is scheduled; "今すぐ送る" makes it due now and it arrives later, as a push.
     jobs = page.locator("#job-list")

@@ -11,26 +11,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from bot.config.appointments import WEEKDAYS, BookingRules, weekday_names
+from bot.config.hours import OpeningHours
+
+#: Re-exported: older code imports these from here.
+__all__ = ["WEEKDAYS", "BookingRules", "Clinic", "ConfigError", "OpeningHours", "QuietHours", "load_clinic"]
 
 
 class ConfigError(ValueError):
     """A settings or content file is wrong; the message names the file and the place."""
-
-
-class OpeningHours(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    open: dt.time
-    close: dt.time
-
-    @model_validator(mode="after")
-    def _opens_before_closing(self) -> OpeningHours:
-        if self.open >= self.close:
-            raise ValueError(f"opens at {self.open} but closes at {self.close}")
-        return self
 
 
 class QuietHours(BaseModel):
@@ -47,18 +38,6 @@ class QuietHours(BaseModel):
         return moment >= self.start or moment < self.end
 
 
-class Booking(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    slot_minutes: int = Field(default=60, ge=10, le=240)
-    capacity: int = Field(default=1, ge=1, le=50, description="practitioners per slot")
-    days_ahead: int = Field(default=14, ge=1, le=90)
-    min_notice_hours: int = Field(default=2, ge=0, le=72, description="how soon a new booking may start")
-    cancel_deadline_hours: int = Field(default=24, ge=0, le=168)
-    reminder_hour: int = Field(default=18, ge=0, le=23, description="local hour of the day-before reminder")
-    first_visit: str = "初回カウンセリング・施術(約60分)"
-
-
 class Clinic(BaseModel):
     """Everything about the clinic that the bot says or obeys."""
 
@@ -73,7 +52,7 @@ class Clinic(BaseModel):
     timezone: str = "Asia/Tokyo"
     hours: dict[str, OpeningHours | None] = Field(default_factory=dict)
     closed_dates: list[dt.date] = Field(default_factory=list)
-    booking: Booking = Field(default_factory=Booking)
+    booking: BookingRules = Field(default_factory=BookingRules)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     staff_user_ids: list[str] = Field(default_factory=list)
     default_flow: str = "knee_back"
@@ -90,10 +69,7 @@ class Clinic(BaseModel):
     @field_validator("hours")
     @classmethod
     def _weekday_names(cls, value: dict[str, OpeningHours | None]) -> dict[str, OpeningHours | None]:
-        unknown = sorted(set(value) - set(WEEKDAYS))
-        if unknown:
-            raise ValueError(f"unknown weekday(s) {unknown}; use {list(WEEKDAYS)}")
-        return value
+        return weekday_names(value)
 
     @field_validator("staff_user_ids")
     @classmethod

@@ -1,19 +1,24 @@
-"""Booking from the chat: choose a day, a time, confirm; list, cancel and move one's own bookings.
+"""Booking from the chat: choose a menu, a practitioner, a day, a time, confirm; list, cancel and move.
 
-Each tap is a postback naming one of these actions (``a=booking.day&d=…``); ``m=<booking id>`` rides along
-while a runner is choosing the new time of a booking they are moving. Nothing is kept in the runner's
-state between taps: every tap carries what it needs, so old buttons and double taps stay harmless.
+Each tap is a postback naming one of these actions (``a=booking.day&d=…``) and carrying what was chosen so
+far (:class:`~bot.features.booking.messages.Pick`: ``mn`` menu, ``p`` practitioner, ``m`` the booking being
+moved). Only the 問診's typed answers wait in the runner's state (see :mod:`intake`); every tap carries what
+it needs, so old buttons and double taps stay harmless.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
+from bot.delivery.profiles import Profiles
+from bot.features.booking import confirmations, intake, slots
+from bot.features.booking import contact as contacts
 from bot.features.booking import messages as say
-from bot.features.booking import slots
-from bot.features.booking.service import BookingService, Result
+from bot.features.booking.messages import ANY, Pick
+from bot.features.booking.service import Contact, Result
 from bot.features.booking.store import Booking
+from bot.features.booking.taps import date_param, int_param, service_of
+from bot.features.booking.waitlist import Waitlist
 from flows.actions import ActionRegistry, Params
 from flows.context import Conversation
 
@@ -22,107 +27,107 @@ BOOKED_TAG = "booked"
 actions = ActionRegistry()
 
 
-def service_of(conv: Conversation) -> BookingService:
-    return conv.deps.need(BookingService)
-
-
-def confirm_nonce(event_id: str, start: int) -> str:
-    """One per summary shown: every tap on that summary's confirm button is the same request."""
-    return hashlib.sha256(f"{event_id}:{start}".encode()).hexdigest()[:16]
-
-
-def _int(params: Params, name: str) -> int | None:
-    try:
-        return int(params[name])
-    except (KeyError, ValueError):
-        return None
-
-
-def _date(params: Params, name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(params[name])
-    except (KeyError, ValueError):
-        return None
-
-
 @actions.register("booking.start")
 async def choose_day(conv: Conversation, params: Params) -> None:
-    """The days with a free slot (after ``after`` when paging); for a move, ``m`` is the booking."""
+    """Menu (when several fit), practitioner (when there are names), then the days with a free time."""
     service = service_of(conv)
-    moving = params.get("m")
-    if moving and await _movable(conv, moving) is None:
+    pick = Pick.of(params)
+    if pick.moving:
+        booking = await _movable(conv, pick.moving)
+        if booking is None:
+            return
+        pick = Pick(booking.menu, booking.practitioner if booking.nominated else ANY, booking.id)
+    elif not pick.menu:
+        menus = await service.menus_for(conv.user_id)
+        if len(menus) > 1:
+            conv.say(say.choose_menu(menus))
+            return
+        pick = Pick(menus[0].id, pick.practitioner)
+    staff = service.clinic.booking.staff
+    if not pick.practitioner and service.clinic.booking.named_practitioners and len(staff) > 1:
+        conv.say(say.choose_practitioner(staff, pick.menu))
         return
-    days = await service.free_days()
-    after = _date(params, "after")
+    menu = service.clinic.booking.menu(pick.menu) or service.default_menu
+    days = await service.free_days(menu=menu, practitioner=pick.nominated, user_id=conv.user_id)
+    after = date_param(params, "after")
     if after is not None:
         days = [d for d in days if d > after]
-    conv.say(say.choose_day(days, moving) if days else say.no_free_slots(service.clinic))
+    if not days:
+        conv.say(say.no_free_slots(service.clinic, pick))
+        return
+    waitable = not pick.moving and bool(await service.full_days(menu=menu, practitioner=pick.nominated))
+    conv.say(say.choose_day(days, pick, waitable=waitable))
 
 
 @actions.register("booking.day")
 async def choose_time(conv: Conversation, params: Params) -> None:
     service = service_of(conv)
-    day = _date(params, "d")
+    day, pick = date_param(params, "d"), Pick.of(params)
     if day is None:
         await choose_day(conv, {})
         return
-    moving = params.get("m")
-    starts = await service.free_starts(day)
-    after = _int(params, "after")
+    menu = service.clinic.booking.menu(pick.menu) or service.default_menu
+    starts = await service.free_starts(day, menu=menu, practitioner=pick.nominated, user_id=conv.user_id)
+    after = int_param(params, "after")
     if after is not None:
         starts = [s for s in starts if slots.epoch(s) > after]
     if not starts:
         noon = dt.datetime.combine(day, dt.time(12), service.clinic.tz)
-        conv.say(say.just_taken(service.clinic, await service.nearest_free(noon), moving))
+        await _say_taken(conv, pick, noon)
         return
-    conv.say(say.choose_time(service.clinic, day, starts, moving))
+    conv.say(say.choose_time(day, starts, pick))
 
 
 @actions.register("booking.time")
-async def show_summary(conv: Conversation, params: Params) -> None:
+async def chose_time(conv: Conversation, params: Params) -> None:
+    """A time: still free (for this runner) → the 問診 or straight to the summary."""
     service = service_of(conv)
-    start = _int(params, "s")
+    start, pick = int_param(params, "s"), Pick.of(params)
     if start is None:
         await choose_day(conv, {})
         return
-    moving = params.get("m")
     wanted = slots.from_epoch(service.clinic, start)
-    if wanted not in await service.free_starts(wanted.date()):
-        conv.say(say.just_taken(service.clinic, await service.nearest_free(wanted), moving))
-        return
-    if moving:
-        confirm = say.postback("この日時に変更する", "booking.move", id=moving, s=start)
+    menu = service.clinic.booking.menu(pick.menu) or service.default_menu
+    free = await service.free_starts(wanted.date(), menu=menu, practitioner=pick.nominated, user_id=conv.user_id)
+    if wanted not in free:
+        await _say_taken(conv, pick, wanted)
+    elif pick.moving:
+        intake.show_summary(conv, pick, start)
     else:
-        confirm = say.postback("この内容で予約する", "booking.confirm", s=start,
-                               r=confirm_nonce(conv.event_id, start))
-    conv.say(say.summary(service.clinic, wanted, confirm, moving))
+        await intake.before_summary(conv, pick, start)
 
 
 @actions.register("booking.confirm")
 async def confirm(conv: Conversation, params: Params) -> None:
     """Store the booking first; only then is the runner told (the reply leaves after the commit)."""
     service = service_of(conv)
-    start, nonce = _int(params, "s"), params.get("r", "")
+    start, nonce, pick = int_param(params, "s"), params.get("r", ""), Pick.of(params)
     if start is None or not nonce:
         await choose_day(conv, {})
         return
-    result = await service.reserve(conv.user_id, start, nonce, cause=conv.event_id)
+    who = contacts.stored(conv.state) or await _fallback_contact(conv)
+    result = await service.reserve(conv.user_id, start, nonce, cause=conv.event_id, menu=pick.menu or None,
+                                   practitioner=pick.nominated, contact=who)
     if result.outcome == "ok" and result.booking is not None:
         conv.state.add_tags([BOOKED_TAG])
-        conv.say(say.booked(service.clinic, result.booking))
+        conv.say(confirmations.booked(service, result.booking))
         _tell_staff(conv, result.booking, "booked")
+        waitlist = conv.deps.maybe(Waitlist)
+        if waitlist is not None:
+            await waitlist.leave(conv.user_id, service.day_of(start))
     elif result.outcome == "again" and result.booking is not None:
-        conv.say(say.already_booked(service.clinic, result.booking))
+        conv.say(confirmations.already_booked(service, result.booking))
     else:
-        wanted = slots.from_epoch(service.clinic, start)
-        conv.say(say.just_taken(service.clinic, await service.nearest_free(wanted), None))
+        await _say_taken(conv, pick, slots.from_epoch(service.clinic, start))
 
 
 @actions.register("booking.list")
 async def list_bookings(conv: Conversation, params: Params) -> None:
     service = service_of(conv)
     upcoming = await service.upcoming(conv.user_id)
-    conv.say(*say.booking_list(service.clinic, upcoming, [service.changeable(b) for b in upcoming]))
+    waitlist = conv.deps.maybe(Waitlist)
+    waiting = [waitlist.label(e) for e in await waitlist.entries_for(conv.user_id)] if waitlist else []
+    conv.say(*say.booking_list(service, upcoming, waiting))
 
 
 @actions.register("booking.cancel")
@@ -136,11 +141,11 @@ async def cancel(conv: Conversation, params: Params) -> None:
     if params.get("ok") != "1":
         booking = await _movable(conv, booking_id)
         if booking is not None:
-            conv.say(say.ask_cancel(service.clinic, booking))
+            conv.say(say.ask_cancel(service.clinic, booking, service.minutes_of(booking)))
         return
     result = await service.cancel(booking_id, by="runner", cause=conv.event_id, user_id=conv.user_id)
     if result.outcome == "ok" and result.booking is not None:
-        conv.say(say.cancelled(service.clinic, result.booking))
+        conv.say(say.cancelled(service.clinic, result.booking, service.minutes_of(result.booking)))
         _tell_staff(conv, result.booking, "cancelled")
         return
     _say_refusal(conv, result)
@@ -154,20 +159,35 @@ async def move(conv: Conversation, params: Params) -> None:
     if not booking_id:
         await list_bookings(conv, {})
         return
-    start = _int(params, "s")
+    start = int_param(params, "s")
     if start is None:
         await choose_day(conv, {"m": booking_id})
         return
     result = await service.move(booking_id, conv.user_id, start, cause=conv.event_id)
     if result.outcome in ("ok", "again") and result.booking is not None:
-        conv.say(say.moved(service.clinic, result.booking))
+        conv.say(confirmations.moved(service, result.booking))
         if result.outcome == "ok":
             _tell_staff(conv, result.booking, "moved")
-    elif result.outcome in ("full", "unavailable"):
-        wanted = slots.from_epoch(service.clinic, start)
-        conv.say(say.just_taken(service.clinic, await service.nearest_free(wanted), booking_id))
+    elif result.outcome in ("full", "unavailable") and result.booking is not None:
+        booking = result.booking
+        pick = Pick(booking.menu, booking.practitioner if booking.nominated else ANY, booking.id)
+        await _say_taken(conv, pick, slots.from_epoch(service.clinic, start))
     else:
         _say_refusal(conv, result)
+
+
+async def _say_taken(conv: Conversation, pick: Pick, wanted: dt.datetime) -> None:
+    service = service_of(conv)
+    menu = service.clinic.booking.menu(pick.menu) or service.default_menu
+    nearest = await service.nearest_free(wanted, menu=menu, practitioner=pick.nominated, user_id=conv.user_id)
+    conv.say(say.just_taken(nearest, pick, service.clinic))
+
+
+async def _fallback_contact(conv: Conversation) -> Contact | None:
+    """A confirm without the 問診 (a button from before it existed): the LINE name, so staff know who."""
+    profiles = conv.deps.maybe(Profiles)
+    name = await profiles.display_name(conv.user_id) if profiles is not None else None
+    return Contact(name=name) if name else None
 
 
 async def _movable(conv: Conversation, booking_id: str) -> Booking | None:
@@ -197,7 +217,8 @@ def _say_refusal(conv: Conversation, result: Result) -> None:
 
 def _tell_staff(conv: Conversation, booking: Booking, did: str) -> None:
     """Every new, moved and cancelled booking; the key makes a re-handled event push the same message."""
-    clinic = service_of(conv).clinic
-    for staff_id in clinic.staff_user_ids:
-        conv.notify(staff_id, [say.staff_notice(clinic, booking, did)],
+    service = service_of(conv)
+    for staff_id in service.clinic.staff_user_ids:
+        conv.notify(staff_id, [confirmations.staff_notice(service, booking, did)],
                     key=f"booking:{booking.id}:{did}:{len(booking.history)}:{staff_id}")
+

@@ -1,34 +1,82 @@
-"""Which consultation times a runner may be offered, from the clinic's settings and what is already taken.
+"""Which times a runner may be offered, from the clinic's settings and which practitioner is busy when.
 
-Pure functions over the clinic file and a ``taken`` count per slot, so the rules (opening hours, closed
-dates, notice, how far ahead, capacity) are tested without Redis. A slot is named by its start as epoch
-seconds: the same number in every store key, postback and job.
+Pure functions over the clinic file and a ``busy`` map (practitioner -> grid step -> who holds it), so the
+rules (opening hours, shifts, days off, notice, how far ahead, menu lengths) are tested without Redis.
+
+A time is named by its start as epoch seconds: the same number in every store key, postback and job. A
+booking holds its practitioner for whole grid steps (``cells``) from its start; two bookings overlap
+exactly when they share a cell of the same practitioner, whatever their menus' lengths.
+
+A cell's holder is a booking id, or a waitlist hold ``hold|<user>|<until>|<token>``: a freed seat kept for
+one waiting runner until ``until``; it counts as free for that runner, and for everyone once it has passed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
+from bot.config.appointments import Menu, Practitioner
 from bot.config.clinic import Clinic
 
 WEEKDAY_JA = "月火水木金土日"
+HOLD = "hold"
+#: practitioner id -> cell (epoch seconds) -> holder
+Busy = Mapping[str, Mapping[int, str]]
 
 
-def slot_starts(clinic: Clinic, day: dt.date) -> list[dt.datetime]:
-    """Every whole slot inside the day's opening hours (none on a closed day)."""
+def hold_value(user_id: str, until: int, token: str) -> str:
+    return f"{HOLD}|{user_id}|{until}|{token}"
+
+
+def cell_free(holder: str | None, now: int, user_id: str = "") -> bool:
+    """Free: nobody, a hold that has run out, or a hold kept for this very runner."""
+    if not holder:
+        return True
+    if not holder.startswith(HOLD + "|"):
+        return False
+    _, held_for, until = [*holder.split("|"), "", ""][:3]
+    return (bool(user_id) and held_for == user_id) or int(until or 0) <= now
+
+
+def grid_starts(clinic: Clinic, day: dt.date, minutes: int | None = None) -> list[dt.datetime]:
+    """Every grid start in the day's opening hours that leaves room for ``minutes`` (one step by default)."""
     hours = clinic.opening(day)
     if hours is None:
         return []
-    tz = clinic.tz
-    length = dt.timedelta(minutes=clinic.booking.slot_minutes)
-    start = dt.datetime.combine(day, hours.open, tz)
-    close = dt.datetime.combine(day, hours.close, tz)
+    step = dt.timedelta(minutes=clinic.booking.slot_minutes)
+    length = dt.timedelta(minutes=minutes or clinic.booking.slot_minutes)
+    start = dt.datetime.combine(day, hours.open, clinic.tz)
+    close = dt.datetime.combine(day, hours.close, clinic.tz)
     starts = []
     while start + length <= close:
         starts.append(start)
-        start += length
+        start += step
     return starts
+
+
+def cells(clinic: Clinic, start: int, minutes: int) -> list[int]:
+    """The grid steps a booking of ``minutes`` from ``start`` holds its practitioner for."""
+    step = clinic.booking.slot_minutes * 60
+    return [start + i * step for i in range(clinic.booking.steps(minutes))]
+
+
+def on_shift(clinic: Clinic, practitioner: Practitioner, start: dt.datetime, minutes: int) -> bool:
+    """Whether the practitioner works the whole of ``[start, start + minutes)``."""
+    local = start.astimezone(clinic.tz)
+    shift = practitioner.shift(local.date(), clinic.opening(local.date()))
+    if shift is None:
+        return False
+    end = local + dt.timedelta(minutes=minutes)
+    return shift.open <= local.time() and (end.time() <= shift.close and end.date() == local.date())
+
+
+def free_practitioners(clinic: Clinic, busy: Busy, start: dt.datetime, minutes: int,
+                       candidates: Sequence[Practitioner], now: int, user_id: str = "") -> list[Practitioner]:
+    """Of ``candidates``, those on shift and free for the whole booking, in the order given."""
+    needed = cells(clinic, epoch(start), minutes)
+    return [p for p in candidates if on_shift(clinic, p, start, minutes)
+            and all(cell_free(busy.get(p.id, {}).get(c), now, user_id) for c in needed)]
 
 
 def bookable_days(clinic: Clinic, now: dt.datetime) -> Iterator[dt.date]:
@@ -38,42 +86,48 @@ def bookable_days(clinic: Clinic, now: dt.datetime) -> Iterator[dt.date]:
         yield today + dt.timedelta(days=offset)
 
 
-def is_bookable(clinic: Clinic, now: dt.datetime, start: dt.datetime) -> bool:
-    """A whole slot in opening hours, far enough from now and not too far ahead (ignores capacity)."""
+def is_bookable(clinic: Clinic, now: dt.datetime, start: dt.datetime, minutes: int | None = None) -> bool:
+    """A grid start in opening hours with room for the menu, far enough from now and not too far ahead."""
     local = start.astimezone(clinic.tz)
     if local < now + dt.timedelta(hours=clinic.booking.min_notice_hours):
         return False
     last_day = now.astimezone(clinic.tz).date() + dt.timedelta(days=clinic.booking.days_ahead)
     if local.date() > last_day:
         return False
-    return local in slot_starts(clinic, local.date())
+    return local in grid_starts(clinic, local.date(), minutes)
 
 
-def free_starts(clinic: Clinic, now: dt.datetime, taken: Mapping[int, int],
-                day: dt.date | None = None) -> list[dt.datetime]:
-    """Bookable starts with a practitioner free, soonest first (one ``day``, or every bookable day)."""
+def free_starts(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candidates: Sequence[Practitioner],
+                day: dt.date | None = None, user_id: str = "") -> list[dt.datetime]:
+    """Bookable starts for ``menu`` with one of ``candidates`` free, soonest first."""
     days = [day] if day is not None else list(bookable_days(clinic, now))
-    capacity = clinic.booking.capacity
+    at = epoch(now)
     return [
-        start for d in days for start in slot_starts(clinic, d)
-        if is_bookable(clinic, now, start) and taken.get(epoch(start), 0) < capacity
+        start for d in days for start in grid_starts(clinic, d, menu.minutes)
+        if is_bookable(clinic, now, start, menu.minutes)
+        and free_practitioners(clinic, busy, start, menu.minutes, candidates, at, user_id)
     ]
 
 
-def free_days(clinic: Clinic, now: dt.datetime, taken: Mapping[int, int]) -> list[dt.date]:
-    """Days with at least one free slot, soonest first."""
-    return sorted({start.date() for start in free_starts(clinic, now, taken)})
+def full_days(clinic: Clinic, now: dt.datetime, free: Sequence[dt.datetime], menu: Menu) -> list[dt.date]:
+    """Open days ahead with no free time for the menu: what a runner may join the waitlist for."""
+    open_days = {d for d in bookable_days(clinic, now)
+                 if any(is_bookable(clinic, now, s, menu.minutes) for s in grid_starts(clinic, d, menu.minutes))}
+    return sorted(open_days - {s.date() for s in free})
+
+
+def seats_at(clinic: Clinic, busy: Busy, cell: dt.datetime) -> tuple[int, int]:
+    """(taken, capacity) of one grid step: practitioners busy there, and practitioners on shift."""
+    on = [p for p in clinic.booking.staff if on_shift(clinic, p, cell, clinic.booking.slot_minutes)]
+    key = epoch(cell)
+    taken = sum(1 for p in on if not cell_free(busy.get(p.id, {}).get(key), 0))
+    return taken, len(on)
 
 
 def nearest(starts: list[dt.datetime], wanted: dt.datetime, count: int) -> list[dt.datetime]:
     """The ``count`` free starts closest to the one the runner wanted, shown in time order."""
     closest = sorted(starts, key=lambda s: (abs((s - wanted).total_seconds()), s))[:count]
     return sorted(closest)
-
-
-def candidate_epochs(clinic: Clinic, now: dt.datetime) -> list[int]:
-    """Every slot that could be offered now (to read their counts in one round trip)."""
-    return [epoch(s) for d in bookable_days(clinic, now) for s in slot_starts(clinic, d)]
 
 
 def epoch(moment: dt.datetime) -> int:
@@ -89,8 +143,8 @@ def day_label(day: dt.date) -> str:
     return f"{day.month}/{day.day}({WEEKDAY_JA[day.weekday()]})"
 
 
-def when_label(clinic: Clinic, start: dt.datetime) -> str:
+def when_label(clinic: Clinic, start: dt.datetime, minutes: int | None = None) -> str:
     """「6/12(金) 10:00〜11:00」, the way a booking is named to a runner."""
     local = start.astimezone(clinic.tz)
-    end = local + dt.timedelta(minutes=clinic.booking.slot_minutes)
+    end = local + dt.timedelta(minutes=minutes or clinic.booking.slot_minutes)
     return f"{day_label(local.date())} {local:%H:%M}〜{end:%H:%M}"

@@ -87,7 +87,8 @@ async def load(redis: Any, days: list[dt.date], bookings: Iterable[Any] = (), *,
         if made in by_day:
             by_day[made].values["bookings_made"] += 1
         start = dt.datetime.fromtimestamp(booking.start, tz)
-        if booking.active and start <= now and start.date() in by_day:
+        kept = booking.active and getattr(booking, "attendance", None) != "no_show"  # 無断キャンセル is not kept
+        if kept and start <= now and start.date() in by_day:
             by_day[start.date()].values["bookings_kept"] += 1
     return rows
 
