@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot.config.settings import load_settings
+from bot.config.settings import Settings, load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,9 +64,20 @@ def _serve(host: str | None, port: int | None) -> int:
         print("Local mode: no LINE channel configured (LINE_CHANNEL_SECRET/ACCESS_TOKEN unset).", flush=True)
         if settings.feature_enabled("simulator"):
             print(f"Simulator: {local_url(local, '/simulator')}", flush=True)
+        if settings.feature_enabled("dashboard"):
+            print(f"Dashboard: {local_url(local, '/admin')} ({_login_hint(settings)})", flush=True)
     uvicorn.run("bot.app:app", host=os.environ["HOST"], port=int(os.environ["PORT"]),
                 proxy_headers=True, forwarded_allow_ips="*", log_level="warning")
     return 0
+
+
+def _login_hint(settings: Settings) -> str:
+    """How to log in to the dashboard: local mode's own token is printed; a configured ADMIN_TOKEN never is."""
+    from bot.web.staff_auth import LOCAL_ADMIN_TOKEN
+
+    if settings.admin_token is not None:
+        return "log in with your ADMIN_TOKEN"
+    return f"login token: {LOCAL_ADMIN_TOKEN}"
 
 
 if __name__ == "__main__":
