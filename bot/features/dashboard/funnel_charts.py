@@ -66,8 +66,9 @@ def bar_chart(rows: list[Day], field: str, width: int = BAR_WIDTH, height: int =
     return "".join(parts)
 
 
-def daily_charts(rows: list[Day]) -> list[str]:
-    return [bar_chart(rows, name) for name, _ in COLUMNS]
+def daily_charts(rows: list[Day]) -> list[tuple[str, str]]:
+    """(label, SVG) per counter, in the table's order."""
+    return [(label, bar_chart(rows, name)) for name, label in COLUMNS]
 
 
 def funnel_chart(path: list[Stage], width: int = FUNNEL_WIDTH) -> str:
