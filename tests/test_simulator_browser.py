@@ -191,6 +191,7 @@ def test_on_a_phone_the_phone_is_the_screen_and_the_newest_message_stays_above_t
     from playwright.sync_api import expect
 
     add_runner_from_the_menu(phone)
+    assert_accessible(phone, "the simulator on a phone, before the first message")
     screen = phone.locator(".phone").bounding_box()
     assert screen is not None
     assert screen["x"] >= 0 and screen["x"] + screen["width"] <= PHONE["width"]
