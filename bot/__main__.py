@@ -85,6 +85,17 @@ def _print_local_addresses(settings: Settings) -> None:
     print(f"Listening on {where} ({reach}).", flush=True)
     if settings.feature_enabled("simulator"):
         print(f"Simulator: {local_url(settings, '/simulator')}", flush=True)
+    if settings.feature_enabled("dashboard"):
+        print(f"Dashboard: {local_url(settings, '/admin')} ({_login_hint(settings)})", flush=True)
+
+
+def _login_hint(settings: Settings) -> str:
+    """How to log in to the dashboard: local mode's own token is printed; a configured ADMIN_TOKEN never is."""
+    from bot.web.staff_auth import LOCAL_ADMIN_TOKEN
+
+    if settings.admin_token is not None:
+        return "log in with your ADMIN_TOKEN"
+    return f"login token: {LOCAL_ADMIN_TOKEN}"
 
 
 if __name__ == "__main__":

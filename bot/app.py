@@ -22,6 +22,7 @@ from bot.ops.logs import configure_logging
 from bot.ops.observability import mount as mount_observability
 from bot.plugins import FEATURES, enabled
 from bot.runtime import build_runtime
+from bot.web.favicon import mount_favicon
 from bot.web.parts import parts_if_ready
 from bot.webhook.events import Event
 from bot.webhook.router import create_webhook_router
@@ -91,6 +92,7 @@ def _mount_extras(app: FastAPI, settings: Settings) -> None:
     """Routes beyond the webhook: the core's own, then each enabled feature's (each says what it serves)."""
     mount_standin(app, settings)  # local mode only: LINE's API stand-in at /_line
     mount_observability(app, settings)  # GET /metrics, a request id on every log line
+    mount_favicon(app)  # the pages' icon, served here (nothing is loaded from elsewhere)
     for feature in enabled(settings):
         if feature.routes is not None:
             feature.routes(app, settings)

@@ -11,5 +11,7 @@ async def handle(event: Event, conv: Conversation) -> None:
     follow = event.raw.get("follow")
     unblocked = bool(isinstance(follow, dict) and follow.get("isUnblocked"))
     conv.state.extra["following"] = True
-    conv.state.add_tags(["friend"])  # the funnel counts its first appearance as a friend added
+    # The funnel counts the first appearance of "friend" as a friend added — unless "unblocked" comes with it:
+    # a runner back from a block is counted as a return, not as a new friend.
+    conv.state.add_tags(["friend", "unblocked"] if unblocked else ["friend"])
     await conv.deps.need(Engine).follow(conv, unblocked=unblocked)

@@ -9,6 +9,7 @@ signed webhooks, as LINE would send them. The clinic and clock are the booking t
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -24,7 +25,7 @@ import uvicorn
 from bot.app import create_app
 from bot.features.booking.service import BookingService
 from tests.booking_support import NOW, Clock, write_clinic
-from tests.browser_support import TIMEOUT_MS, screenshot_dir
+from tests.browser_support import TIMEOUT_MS, assert_accessible, screenshot_dir
 from tests.harness import ADMIN, actions_in, event, make_settings, readable_text, sign
 from tests.standin_server import StandinServer
 from tests.test_simulator import free_port
@@ -157,6 +158,7 @@ def log_in_after_a_wrong_token(page: Page, base_url: str) -> None:
     page.get_by_role("button", name="ログイン").click()
     expect(page.get_by_role("alert")).to_contain_text("違います")
     page.screenshot(path=str(DOCS / "admin-login.png"))
+    assert_accessible(page, "the login page")
     page.get_by_label("お名前").fill("受付 田中")
     page.get_by_label("管理トークン / パスワード").fill(ADMIN)
     page.get_by_role("button", name="ログイン").click()
@@ -177,6 +179,7 @@ def confirm_the_booking(page: Page, runner: PhoneRunner) -> None:
     told = runner.wait(before)
     assert "確認いたしました" in "\n".join(readable_text(m) for m in told)
     page.screenshot(path=str(DOCS / "admin-bookings.png"), full_page=True)
+    assert_accessible(page, "the bookings page")
 
 
 def answer_from_the_inbox(page: Page, runner: PhoneRunner) -> None:
@@ -187,7 +190,10 @@ def answer_from_the_inbox(page: Page, runner: PhoneRunner) -> None:
     item = page.locator(".inbox-item", has_text="ふくらはぎもつります")
     expect(item).to_be_visible()
     page.screenshot(path=str(DOCS / "admin-inbox.png"), full_page=True)
+    assert_accessible(page, "the inbox")
     item.get_by_role("link").click()
+    expect(page.locator("p.tags")).to_contain_text("予約あり")  # tags in Japanese, not "booked"
+    assert_accessible(page, "a runner's page in the inbox")
     page.get_by_label("LINE で返信する").fill("田中です。つる時は水分と塩分をこまめにとってください。")
     before = len(runner.received)
     page.get_by_role("button", name="送信する").click()
@@ -198,15 +204,31 @@ def answer_from_the_inbox(page: Page, runner: PhoneRunner) -> None:
     page.screenshot(path=str(DOCS / "admin-inbox-reply.png"), full_page=True)
 
 
+#: The smallest text any chart draws, in CSS pixels as the screen shows it (viewBox units × the scale).
+SMALLEST_CHART_TEXT = """() => Math.min(...[...document.querySelectorAll('svg.chart text')].map(
+  (t) => parseFloat(t.getAttribute('font-size')) * t.ownerSVGElement.getScreenCTM().a))"""
+
+
 def look_at_the_funnel_and_the_content(page: Page) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name="集計").click()
     expect(page.locator("svg.chart").first).to_be_visible()
+    expect(page.locator("table.stages")).to_contain_text("前の段階から")
+    assert page.evaluate(SMALLEST_CHART_TEXT) >= 11, "chart labels must stay readable"
     page.screenshot(path=str(DOCS / "admin-funnel.png"), full_page=True)
+    assert_accessible(page, "the funnel")
+
     page.get_by_role("link", name="コンテンツ").click()
-    expect(page.locator("#knee_back-where")).to_contain_text("膝裏のどのあたりが")
+    where = page.locator("#knee_back-where")
+    expect(where.locator(".phone")).to_be_hidden()  # steps are folded: the page is a list of titles
+    page.get_by_role("navigation", name="ランニングの膝裏の痛み・張り・だるさ のステップ一覧").get_by_role(
+        "link", name="痛む場所の質問").click()
+    expect(where.locator(".phone")).to_be_visible()
+    expect(where).to_contain_text("膝裏のどのあたりが")
+    expect(page).to_have_url(re.compile("#knee_back-where$"))
     page.screenshot(path=str(DOCS / "admin-content.png"))
+    assert_accessible(page, "the content preview")
 
 
 def log_out(page: Page, base_url: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from bot.features.dashboard import handoff, inbox
+from bot.store import keys
 from tests.admin_helpers import HTML, form_on, hidden, login
 from tests.harness import BotHarness, Runner, event
 
@@ -38,8 +39,11 @@ async def test_words_the_bot_did_not_understand_appear_with_answers_and_tags(bot
     assert "右膝の裏がランニング後にズキズキします" in listing.text
     assert f"/admin/inbox/{runner.user_id}" in listing.text
     detail = await bot.client.get(f"/admin/inbox/{runner.user_id}", headers=HTML)
-    assert "side" in detail.text and "outer" in detail.text  # the answers
-    assert "side:outer" in detail.text and "check_started" in detail.text  # the tags
+    # Answers and tags in the flow's own Japanese, never the codes the bot keeps.
+    assert "<dt>痛む場所</dt><dd>膝裏の外側</dd>" in detail.text
+    assert "痛む場所: 膝裏の外側" in detail.text and "チェック開始" in detail.text
+    for code in ("side:outer", "check_started", ">side<", ">outer<", "friend<"):
+        assert code not in detail.text and code not in listing.text, code
 
 
 async def test_asking_for_staff_puts_the_runner_in_the_inbox(bot: BotHarness) -> None:
@@ -122,18 +126,75 @@ async def test_the_bot_resumes_by_itself_when_the_hand_off_times_out(bot: BotHar
     assert await runner.say("料金"), "the bot answers once the hand-off has expired"
 
 
-async def test_a_forgotten_runner_leaves_the_inbox(bot: BotHarness) -> None:
+async def test_a_runner_who_blocks_leaves_a_marker_with_the_time_and_nothing_they_said(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    await runner.say("スタッフ")
+    await runner.say("右膝の裏が痛くて相談したいです")
+    await wait_until(lambda: inbox.is_open(bot.runtime, runner.user_id))
+    blocked_at = time.time()
+    await runner.unfollow()
+    await wait_until(lambda: _marked(bot, runner.user_id, "gone"))
+
+    item = await inbox.load_item(bot.runtime, runner.user_id)
+    [marker] = item.thread  # the words and the request are gone (privacy); only the marker stays
+    assert marker["gone"] == "blocked" and abs(marker["at"] - blocked_at) < 5
+    assert item.state.answers == {} and item.state.tags == []
+    assert await inbox.is_open(bot.runtime, runner.user_id), "the unanswered request is still on the list"
+
+    await login(bot)
+    listing = await bot.client.get("/admin/inbox", headers=HTML)
+    row = listing.text[listing.text.index(f"/admin/inbox/{runner.user_id}"):]
+    assert "ブロック " in row[:600] and "右膝の裏" not in listing.text
+    detail = await bot.client.get(f"/admin/inbox/{runner.user_id}", headers=HTML)
+    assert "ブロックされました" in detail.text and "LINE でのお返事は送れません" in detail.text
+    assert "LINE で返信する" not in detail.text and "回答はまだありません" in detail.text
+    assert "右膝の裏" not in detail.text and "膝裏の外側" not in detail.text
+
+
+async def test_a_runner_who_unblocks_is_marked_back_and_can_be_answered(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
+    await runner.say("スタッフ")
+    await runner.unfollow()
+    await wait_until(lambda: _marked(bot, runner.user_id, "gone"))
+    await runner.follow(unblocked=True)
+    await wait_until(lambda: _marked(bot, runner.user_id, "back"))
+    item = await inbox.load_item(bot.runtime, runner.user_id)
+    assert [("gone" in e, "back" in e) for e in item.thread] == [(True, False), (False, True)]
+    assert item.gone is None
+    await login(bot)
+    detail = await bot.client.get(f"/admin/inbox/{runner.user_id}", headers=HTML)
+    assert "ブロックが解除され" in detail.text and "LINE で返信する" in detail.text
+
+
+async def test_a_runner_who_deletes_their_data_leaves_a_deleted_marker(bot: BotHarness) -> None:
     runner = await answered_runner(bot)
     await runner.say("あいうえお")
     await wait_until(lambda: inbox.is_open(bot.runtime, runner.user_id))
+    await runner.say("データ削除")
+    await wait_until(lambda: _marked(bot, runner.user_id, "gone"))
+    [marker] = (await inbox.load_item(bot.runtime, runner.user_id)).thread
+    assert marker["gone"] == "deleted" and "あいうえお" not in str(marker)
+
+
+async def test_a_runner_never_in_the_inbox_leaves_no_trace_when_blocking(bot: BotHarness) -> None:
+    runner = await answered_runner(bot)
     await runner.unfollow()
     redis = bot.runtime.store.redis
-    await wait_until(lambda: _gone(redis, runner.user_id))
+    assert await redis.exists(keys.state(runner.user_id)) == 1
+    await wait_until(lambda: _forgotten(redis, runner.user_id))
+    assert await redis.zscore(inbox.RECENT, runner.user_id) is None
     assert await redis.exists(inbox.thread_key(runner.user_id)) == 0
 
 
-async def _gone(redis: object, user_id: str) -> bool:
-    return await redis.zscore(inbox.RECENT, user_id) is None  # type: ignore[attr-defined,no-any-return]
+async def _marked(bot: BotHarness, user_id: str, kind: str) -> bool:
+    item = await inbox.load_item(bot.runtime, user_id)
+    return any(kind in e for e in item.thread)
+
+
+async def _forgotten(redis: object, user_id: str) -> bool:
+    """The runner's state is gone and the block note taken: the forget hooks have run."""
+    left = await redis.exists(keys.state(user_id), inbox.block_note_key(user_id))  # type: ignore[attr-defined]
+    return bool(left == 0)
 
 
 async def test_asking_to_delete_data_is_honoured_even_while_staff_are_answering(bot: BotHarness) -> None:

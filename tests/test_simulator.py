@@ -12,11 +12,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -34,15 +35,27 @@ LINE_AND_STORE_ENV = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "LINE_
 
 @dataclass
 class LocalBot:
-    """A ``python -m bot serve`` process in local mode and what it printed."""
+    """A ``python -m bot serve`` process in local mode and what it printed (every line, read as it comes,
+    so a chatty process never blocks on a full pipe)."""
 
     process: subprocess.Popen[str]
     port: int
     printed_url: str
+    output: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def printed(self, prefix: str) -> str:
+        """The rest of the first start-up line beginning with ``prefix`` ("" when none did)."""
+        return next((line.removeprefix(prefix).strip() for line in list(self.output) if line.startswith(prefix)),
+                    "")
+
+
+def _drain(stream: IO[str], into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
 
 
 def free_port() -> int:
@@ -60,18 +73,19 @@ def start_local_bot(workdir: Path) -> LocalBot:
     process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=workdir, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
-    printed = ""
+    output: list[str] = []
+    threading.Thread(target=_drain, args=(process.stdout, output), daemon=True).start()
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not printed and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            raise RuntimeError(f"python -m bot serve exited with {process.returncode}")
-        if line.startswith("Simulator: "):
-            printed = line.removeprefix("Simulator: ").strip()
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"python -m bot serve exited with {process.returncode}: {''.join(output)}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return LocalBot(process, port, printed)
+                bot = LocalBot(process, port, "", output)
+                while not bot.printed("Simulator: ") and time.monotonic() < deadline:
+                    time.sleep(0.02)  # printed before uvicorn started; the reading thread may lag
+                bot.printed_url = bot.printed("Simulator: ")
+                return bot
         except httpx.TransportError:
             pass
         time.sleep(0.1)

@@ -73,6 +73,16 @@ class PlainFormatter(JsonFormatter):
         return self._scrub(text)
 
 
+class DemoteToDebug(logging.Filter):
+    """A library's INFO line counted as DEBUG: httpx reports every request it makes at INFO, which in local
+    mode doubles each simulator action (the simulator logs its own line); it shows only with LOG_LEVEL=DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(record.levelno)
+
+
 def configure_logging(level: str = "INFO", *, json_logs: bool = True, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(secrets) if json_logs else PlainFormatter(secrets))
@@ -81,6 +91,9 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True, secrets: I
     root.setLevel(level.upper())
     # Access logs would carry nothing sensitive, but they drown the events; uvicorn's are kept at warning.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, DemoteToDebug) for f in httpx_log.filters):
+        httpx_log.addFilter(DemoteToDebug())
     # uvicorn installs its own plain-text handlers before importing the app; route its lines through ours
     # so every line the process writes is JSON (and scrubbed).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -93,6 +93,15 @@ def menu_request(buttons: Sequence[Button] = BUTTONS) -> dict[str, Any]:
     }
 
 
+def menu_definition(buttons: Sequence[Button] = BUTTONS) -> dict[str, Any]:
+    """The menu as data for drawing it elsewhere (the local simulator): :func:`menu_request`, each area also
+    carrying the label and the hint the picture shows. Same buttons, same order, same actions."""
+    request = menu_request(buttons)
+    request["areas"] = [{**area, "label": b.label, "hint": b.hint}
+                        for area, b in zip(request["areas"], buttons, strict=True)]
+    return request
+
+
 def draw_menu(buttons: Sequence[Button] = BUTTONS) -> bytes:
     """The menu picture as PNG bytes: a rounded tile per area, the label large, the hint below."""
     image = Image.new("RGB", (WIDTH, HEIGHT), _BACKGROUND)

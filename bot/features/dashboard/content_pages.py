@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bot.features.dashboard import preview
+from bot.features.dashboard import labels, preview
 from bot.features.dashboard.views import page, require_staff
 from bot.web.parts import parts_of
 
@@ -19,6 +19,9 @@ router = APIRouter(include_in_schema=False)
 async def content(request: Request) -> Response:
     session = require_staff(request)
     parts = parts_of(request)
-    flows = [preview.build(loaded, parts.template_variables()) for loaded in parts.flows]
+    def tag_name(tag: str) -> str:
+        return labels.tag_label(parts.flows, tag)
+
+    flows = [preview.build(loaded, parts.template_variables(), tag_name) for loaded in parts.flows]
     return page(request, "content.html", session, flows=flows, warnings=parts.flows.warnings,
                 section="content")

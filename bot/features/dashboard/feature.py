@@ -39,7 +39,8 @@ def install(parts: Parts) -> None:
         inbox.stage_record(conv, pipe, ttl)
 
     async def forget(user_id: str) -> None:
-        await inbox.forget(redis, user_id)
+        await inbox.forget(redis, user_id, ttl)
+        await funnel.forget(redis, user_id)
 
     parts.hooks.commit_stages.append(record_inbox)
     parts.hooks.commit_stages.append(funnel.stage_count)

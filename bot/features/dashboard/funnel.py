@@ -4,7 +4,13 @@ Counting happens in a commit hook, after the consumer stored the event: one ``HI
 ``lb:{funnel}:<YYYY-MM-DD>`` (the clinic's local date). No scans, nothing on the webhook's path. A milestone
 is a tag the event newly added, so a runner who restarts the check is not counted twice:
 ``friend`` (follow), ``check_started`` (entered the first question), ``check_done``, ``red_flag``,
-``video_sent``, ``watched_video``. Bookings made and kept come from the booking records themselves.
+``video_sent``, ``watched_video``. An unblock (``unblocked``, given with ``friend`` by the follow handler)
+is counted as a return, not as a new friend. Bookings made, cancelled and kept come from the booking records.
+
+Per question: the first time a runner is asked a question (``asked:<flow>.<step>``) and the first time they
+answer it (``answered:<flow>.<step>``), so staff see where runners stop. "First time" per runner is a set in
+the runner's own slot (``lb:{U}:funnel:asked`` / ``:answered``; their TTL, deleted when they are forgotten):
+the stage adds to it in the shared pipeline and counts only what was new, in a follow-up.
 """
 
 from __future__ import annotations
@@ -13,15 +19,19 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.store import keys
+from bot.config.settings import Settings
+from bot.extension import StageFollowUp
+from bot.store import Store, keys
 from flows.context import Conversation
+from flows.loader import FlowSet
 
 #: Counter field -> the tag whose first appearance counts.
 TAG_FIELDS = {
     "friend": "friends",
+    "unblocked": "returns",
     "check_started": "checks_started",
     "check_done": "checks_finished",
     "red_flag": "red_flags",
@@ -33,12 +43,21 @@ COLUMNS = [
     ("friends", "友だち追加"),
     ("checks_started", "チェック開始"),
     ("checks_finished", "チェック完了"),
-    ("red_flags", "受診をすすめた"),
     ("videos_sent", "動画を送った"),
     ("videos_watched", "動画を見た"),
-    ("bookings_made", "予約された"),
+    ("bookings_made", "予約(キャンセル除く)"),
     ("bookings_kept", "来院(予約どおり)"),
+    ("red_flags", "受診をすすめた"),
+    ("bookings_cancelled", "キャンセルされた予約"),
+    ("returns", "ブロック解除"),
 ]
+#: The path from a new friend to a visit, in order: each stage's share of the one before is its conversion.
+STAGES = ["friends", "checks_started", "checks_finished", "videos_sent", "videos_watched", "bookings_made",
+          "bookings_kept"]
+#: Counted beside the path, not on it.
+ASIDE = ["red_flags", "bookings_cancelled", "returns"]
+LABELS = dict(COLUMNS)
+ASKED, ANSWERED = "asked:", "answered:"
 #: Counters are kept a little over a year, for year-on-year comparison.
 KEEP_SECONDS = 400 * 24 * 3600
 MAX_RANGE_DAYS = 366
@@ -48,21 +67,83 @@ def day_key(day: dt.date) -> str:
     return f"{keys.PREFIX}:{{funnel}}:{day.isoformat()}"
 
 
-def stage_count(conv: Conversation, pipe: Any) -> None:
-    """Commit stage: queue one HINCRBY per milestone this event reached for the first time."""
-    fields = [TAG_FIELDS[t] for t in conv.new_tags() if t in TAG_FIELDS]
+def asked_key(user_id: str) -> str:
+    return keys.runner_key(user_id, "funnel:asked")
+
+
+def answered_key(user_id: str) -> str:
+    return keys.runner_key(user_id, "funnel:answered")
+
+
+def milestones(new_tags: list[str]) -> list[str]:
+    """Counter fields for the tags an event newly gave; a friend who unblocked is a return, not a new friend."""
+    returning = "unblocked" in new_tags
+    return [TAG_FIELDS[t] for t in new_tags if t in TAG_FIELDS and not (t == "friend" and returning)]
+
+
+def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
+    """Commit stage: one HINCRBY per milestone this event reached for the first time; questions asked or
+    answered are added to the runner's sets, and the follow-up counts those the sets did not have yet."""
+    day = day_key(conv.now.date())
+    asked, answered = questions_reached(conv)
+    ttl = conv.deps.need(Settings).runner_ttl_seconds
+    fields: list[str] = []  # the SADD replies come first, one per field, in this order
+    for set_key, prefix, members in ((asked_key(conv.user_id), ASKED, asked),
+                                     (answered_key(conv.user_id), ANSWERED, answered)):
+        for member in members:
+            pipe.sadd(set_key, member)
+            fields.append(prefix + member)
+    for set_key, members in ((asked_key(conv.user_id), asked), (answered_key(conv.user_id), answered)):
+        if members:
+            pipe.expire(set_key, ttl)
+    reached = milestones(conv.new_tags())
+    for name in reached:
+        pipe.hincrby(day, name, 1)
+    if reached:
+        pipe.expire(day, KEEP_SECONDS)
     if not fields:
-        return
-    key = day_key(conv.now.date())
-    for name in fields:
-        pipe.hincrby(key, name, 1)
-    pipe.expire(key, KEEP_SECONDS)
+        return None
+    redis = conv.deps.need(Store).redis
+
+    async def count_new(replies: list[Any]) -> None:
+        new = [name for name, added in zip(fields, replies, strict=False) if added]
+        if new:
+            async with redis.pipeline(transaction=False) as follow_up:
+                for name in new:
+                    follow_up.hincrby(day, name, 1)
+                follow_up.expire(day, KEEP_SECONDS)
+                await follow_up.execute()
+
+    return count_new
+
+
+async def forget(redis: Any, user_id: str) -> None:
+    """Forget hook: which questions a runner saw goes with the rest of their data."""
+    await redis.delete(asked_key(user_id), answered_key(user_id))
+
+
+def questions_reached(conv: Conversation) -> tuple[list[str], list[str]]:
+    """``<flow>.<step>`` of the question the runner is on now, and of every question they have answered."""
+    loaded = conv.deps.need(FlowSet).get(conv.state.flow)
+    if loaded is None:
+        return [], []
+    flow = loaded.flow
+    current = flow.steps.get(conv.state.step) if conv.state.step else None
+    asked = [f"{flow.flow}.{conv.state.step}"] if current is not None and current.ask is not None else []
+    answered, keys_seen = [], set()
+    for name, step in flow.steps.items():
+        if step.ask is not None and step.ask.key in conv.state.answers and step.ask.key not in keys_seen:
+            keys_seen.add(step.ask.key)
+            answered.append(f"{flow.flow}.{name}")
+    return asked, answered
 
 
 @dataclass(slots=True)
 class Day:
     day: dt.date
     values: dict[str, int]
+    #: ``asked:<flow>.<step>`` / ``answered:<flow>.<step>`` -> runners that day.
+    questions: dict[str, int] = field(default_factory=dict)
 
 
 def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -74,18 +155,24 @@ def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
 
 async def load(redis: Any, days: list[dt.date], bookings: Iterable[Any] = (), *, tz: dt.tzinfo,
                now: dt.datetime) -> list[Day]:
-    """Counters for each day, with bookings made (by creation day) and kept (past, not cancelled)."""
+    """Counters for each day; bookings by the day they were made (apart when since cancelled), and kept
+    (past their start, not cancelled) by the day of the visit."""
     rows = [Day(d, {name: 0 for name, _ in COLUMNS}) for d in days]
     by_day = {row.day: row for row in rows}
-    for row in rows:
-        stored = await redis.hgetall(day_key(row.day))
+    async with redis.pipeline(transaction=False) as pipe:
+        for row in rows:
+            pipe.hgetall(day_key(row.day))
+        stored_days = await pipe.execute()
+    for row, stored in zip(rows, stored_days, strict=True):
         for name, value in stored.items():
             if name in row.values:
                 row.values[name] = int(value)
+            elif name.startswith((ASKED, ANSWERED)):
+                row.questions[name] = int(value)
     for booking in bookings:
         made = dt.datetime.fromtimestamp(booking.created_at, tz).date()
         if made in by_day:
-            by_day[made].values["bookings_made"] += 1
+            by_day[made].values["bookings_made" if booking.active else "bookings_cancelled"] += 1
         start = dt.datetime.fromtimestamp(booking.start, tz)
         kept = booking.active and getattr(booking, "attendance", None) != "no_show"  # 無断キャンセル is not kept
         if kept and start <= now and start.date() in by_day:
@@ -97,6 +184,65 @@ def totals(rows: list[Day]) -> dict[str, int]:
     return {name: sum(r.values[name] for r in rows) for name, _ in COLUMNS}
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of the path over the range: how many, and how many of the step before came this far."""
+
+    name: str
+    label: str
+    count: int
+    previous: int | None  # None for the first stage
+
+    @property
+    def rate(self) -> float | None:
+        """This stage as a share of the one before (None when there is nothing before to compare with)."""
+        return None if not self.previous else self.count / self.previous
+
+    @property
+    def dropped(self) -> int | None:
+        return None if self.previous is None else max(self.previous - self.count, 0)
+
+
+def stages(total: dict[str, int]) -> list[Stage]:
+    return [Stage(name, LABELS[name], total[name], total[STAGES[i - 1]] if i else None)
+            for i, name in enumerate(STAGES)]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRow:
+    """One question over the range: runners asked, runners who answered, and who stopped there."""
+
+    flow: str
+    title: str
+    asked: int
+    answered: int
+
+    @property
+    def dropped(self) -> int:
+        return max(self.asked - self.answered, 0)
+
+    @property
+    def drop_rate(self) -> float | None:
+        return None if not self.asked else self.dropped / self.asked
+
+
+def question_rows(rows: list[Day], flows: FlowSet) -> list[QuestionRow]:
+    """Every question of every flow, in the flow's order, with its titles in Japanese."""
+    summed: dict[str, int] = {}
+    for row in rows:
+        for name, value in row.questions.items():
+            summed[name] = summed.get(name, 0) + value
+    found = []
+    for loaded in flows:
+        for name, step in loaded.flow.steps.items():
+            if step.ask is None:
+                continue
+            member = f"{loaded.flow.flow}.{name}"
+            found.append(QuestionRow(loaded.flow.title, step.title or step.ask.title or name,
+                                     summed.get(ASKED + member, 0), summed.get(ANSWERED + member, 0)))
+    return found
+
+
 def to_csv(rows: list[Day]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -105,62 +251,3 @@ def to_csv(rows: list[Day]) -> str:
         writer.writerow([row.day.isoformat(), *[row.values[name] for name, _ in COLUMNS]])
     writer.writerow(["合計", *totals(rows).values()])
     return out.getvalue()
-
-
-# --- charts: plain SVG built on the server, so the page requests nothing from anywhere -------------------
-
-COLORS = ["#06C755", "#2F80ED", "#9B51E0", "#EB5757", "#F2994A", "#F2C94C", "#219653", "#56CCF2"]
-
-
-def bar_chart(rows: list[Day], field: str, label: str, color: str, width: int = 640, height: int = 180
-              ) -> str:
-    """One metric per day as bars, with the maximum on the axis and each value in a <title> tooltip."""
-    pad_l, pad_b, pad_t = 36, 22, 22
-    inner_w, inner_h = width - pad_l - 8, height - pad_b - pad_t
-    peak = max([r.values[field] for r in rows] + [1])
-    step = inner_w / max(len(rows), 1)
-    bar_w = max(step * 0.7, 1.0)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{_esc(label)}" class="chart">',
-        f'<text x="{pad_l}" y="15" font-size="13" fill="#333">{_esc(label)}</text>',
-        f'<line x1="{pad_l}" y1="{pad_t + inner_h}" x2="{width - 8}" y2="{pad_t + inner_h}" stroke="#999"/>',
-        f'<text x="{pad_l - 4}" y="{pad_t + 10}" font-size="11" text-anchor="end" fill="#666">{peak}</text>',
-        f'<text x="{pad_l - 4}" y="{pad_t + inner_h}" font-size="11" text-anchor="end" fill="#666">0</text>',
-    ]
-    label_every = max(1, len(rows) // 10)
-    for i, row in enumerate(rows):
-        value = row.values[field]
-        h = inner_h * value / peak
-        x = pad_l + i * step + (step - bar_w) / 2
-        y = pad_t + inner_h - h
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
-                     f'<title>{row.day.isoformat()}: {value}</title></rect>')
-        if i % label_every == 0:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" '
-                         f'fill="#666">{row.day.month}/{row.day.day}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def funnel_chart(total: dict[str, int], width: int = 640) -> str:
-    """The whole range as a funnel: one horizontal bar per step, widest first."""
-    row_h, pad_l = 30, 150
-    height = row_h * len(COLUMNS) + 8
-    peak = max([*total.values(), 1])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="期間の合計" class="chart">']
-    for i, (name, label) in enumerate(COLUMNS):
-        y = 4 + i * row_h
-        w = (width - pad_l - 60) * total[name] / peak
-        parts.append(f'<text x="{pad_l - 8}" y="{y + 19}" font-size="13" text-anchor="end" fill="#333">'
-                     f'{_esc(label)}</text>')
-        parts.append(f'<rect x="{pad_l}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
-                     f'fill="{COLORS[i % len(COLORS)]}"/>')
-        parts.append(f'<text x="{pad_l + w + 6:.1f}" y="{y + 19}" font-size="13" fill="#333">{total[name]}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

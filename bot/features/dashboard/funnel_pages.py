@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bot.features.booking.service import BookingService
-from bot.features.dashboard import funnel
+from bot.features.dashboard import funnel, funnel_charts
 from bot.features.dashboard.views import page, require_staff
 from bot.web.parts import parts_of
 
@@ -45,10 +45,12 @@ async def funnel_page(request: Request, date_from: dt.date | None = None, date_t
     session = require_staff(request)
     rows, first, last = await funnel_rows(request, date_from, date_to)
     total = funnel.totals(rows)
-    charts = [funnel.bar_chart(rows, name, label, funnel.COLORS[i % len(funnel.COLORS)])
-              for i, (name, label) in enumerate(funnel.COLUMNS)]
+    path = funnel.stages(total)
     return page(request, "funnel.html", session, rows=rows, first=first, last=last, total=total,
-                columns=funnel.COLUMNS, charts=charts, summary=funnel.funnel_chart(total), section="funnel")
+                columns=funnel.COLUMNS, charts=funnel_charts.daily_charts(rows), stages=path,
+                aside=[(funnel.LABELS[name], total[name]) for name in funnel.ASIDE],
+                questions=funnel.question_rows(rows, parts_of(request).flows),
+                summary=funnel_charts.funnel_chart(path), section="funnel")
 
 
 @router.get("/admin/funnel.csv")

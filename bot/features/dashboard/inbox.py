@@ -6,6 +6,11 @@ Storage:
 - ``lb:{inbox}:open`` sorted set runner -> last activity: who waits for staff.
 - ``lb:{inbox}:recent`` sorted set runner -> last activity: everyone with a thread, for the "all" tab.
 
+A runner who blocks the account (or sends 「データ削除」) is forgotten: their thread goes with the rest of
+their data. If they were in the inbox, a marker takes its place — that they left and when, no words and no
+answers — so a request staff had not answered yet does not silently vanish. The forget hook hears only a
+user id, so a gate in front of ``unfollow`` leaves a short-lived note that this forgetting is a block.
+
 Entries are written by a commit hook after the consumer stored the event (so nothing here slows the webhook)
 and when staff reply. A staff reply is not sent from the web request: it is queued as a bot-made event
 (``x-staff-reply``) into the runner's own inbox, so it goes out in order with what the bot says, through the
@@ -19,9 +24,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot.config.settings import Settings
 from bot.extension import Parts
 from bot.features.dashboard import handoff
-from bot.store import keys
+from bot.store import Store, keys
 from bot.webhook.events import Event
 from flows.context import Conversation
 from flows.state import ConversationState
@@ -34,12 +40,24 @@ RECENT_MAX = 500
 STAFF_REPLY_EVENT = "x-staff-reply"
 #: LINE's limit for one text message.
 MAX_REPLY_CHARS = 5000
+#: How long the "this forgetting is a block" note waits for the forget hook (which runs right after commit).
+BLOCK_NOTE_SECONDS = 3600
+#: What a marker says in place of a forgotten runner's thread (``gone`` entries), by reason.
+GONE_TEXT = {
+    "blocked": "ブロックされました。これまでのやりとりとチェックの回答は削除しました。",
+    "deleted": "ランナーさんのご希望で、これまでのやりとりとチェックの回答を削除しました。",
+}
+BACK_TEXT = "ブロックが解除され、友だちに戻りました。"
 
 router = Router("dashboard.inbox")
 
 
 def thread_key(user_id: str) -> str:
     return keys.runner_key(user_id, "admin:thread")
+
+
+def block_note_key(user_id: str) -> str:
+    return keys.runner_key(user_id, "admin:blocked")
 
 
 @dataclass(slots=True)
@@ -61,6 +79,16 @@ class InboxItem:
     def last_runner_text(self) -> str:
         said = [e for e in self.thread if e.get("from") == "runner"]
         return str(said[-1].get("text", "")) if said else ""
+
+    @property
+    def gone(self) -> dict[str, Any] | None:
+        """The marker of the runner leaving (``gone``: blocked/deleted, ``at``), unless they came back since."""
+        for entry in reversed(self.thread):
+            if entry.get("back"):
+                return None
+            if entry.get("gone"):
+                return dict(entry)
+        return None
 
 
 def _stage_append(pipe: Any, user_id: str, entry: dict[str, Any], ttl: int, *, mark_open: bool) -> None:
@@ -102,12 +130,53 @@ def stage_record(conv: Conversation, pipe: Any, ttl: int) -> None:
         _stage_append(pipe, conv.user_id, entry, ttl, mark_open=True)
 
 
-async def forget(redis: Any, user_id: str) -> None:
-    """Forget hook: the runner blocked the account or asked to be forgotten."""
+async def forget(redis: Any, user_id: str, ttl: int) -> None:
+    """Forget hook: the runner blocked the account or asked to be forgotten.
+
+    Their thread goes (privacy); a runner staff had in the inbox keeps a place there with only a marker:
+    blocked or deleted, and when (the block's own time when the unfollow gate noted it).
+    """
+    blocked_at = await redis.getdel(block_note_key(user_id))
+    was_open = await redis.zscore(OPEN, user_id) is not None
+    was_listed = await redis.zscore(RECENT, user_id) is not None
     await redis.delete(thread_key(user_id))
     await handoff.end(redis, user_id)
-    await redis.zrem(OPEN, user_id)
-    await redis.zrem(RECENT, user_id)
+    if not (was_open or was_listed):
+        return
+    reason = "blocked" if blocked_at else "deleted"
+    entry = {"at": float(blocked_at) if blocked_at else time.time(), "from": "system", "gone": reason,
+             "text": GONE_TEXT[reason]}
+    await _append(redis, user_id, entry, ttl, mark_open=was_open)
+
+
+def _event_seconds(event: Event) -> float:
+    stamp = event.raw.get("timestamp")
+    return stamp / 1000 if isinstance(stamp, int | float) else event.received_at
+
+
+@router.gate("unfollow")
+async def note_block(event: Event, conv: Conversation) -> bool:
+    """Never stops the event: it notes, for the forget hook, that this forgetting is a block, and when."""
+    redis = conv.deps.need(Store).redis
+    await redis.set(block_note_key(conv.user_id), str(_event_seconds(event)), ex=BLOCK_NOTE_SECONDS)
+    return False
+
+
+@router.gate("follow")
+async def note_return(event: Event, conv: Conversation) -> bool:
+    """Never stops the event: a runner staff saw leave is marked back when they unblock (once per event)."""
+    follow = event.raw.get("follow")
+    if not (isinstance(follow, dict) and follow.get("isUnblocked")):
+        return False
+    redis = conv.deps.need(Store).redis
+    if await redis.zscore(RECENT, conv.user_id) is None:
+        return False
+    last = await redis.lindex(thread_key(conv.user_id), -1)
+    if last is not None and json.loads(last).get("event") == event.id:
+        return False  # this event was handled before (a retry after a crash): marked already
+    entry = {"at": _event_seconds(event), "from": "system", "back": True, "text": BACK_TEXT, "event": event.id}
+    await _append(redis, conv.user_id, entry, conv.deps.need(Settings).runner_ttl_seconds, mark_open=False)
+    return False
 
 
 async def send_reply(parts: Parts, user_id: str, text: str, staff: str, nonce: str, *,

@@ -7,23 +7,44 @@ collects the form; the nonce in the form makes a form sent twice one reply.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bot.features.dashboard import inbox
+from bot.extension import Parts
+from bot.features.dashboard import inbox, labels
 from bot.features.dashboard.views import back, page, read_form, require_staff
 from bot.web.parts import parts_of
+from flows.state import ConversationState
 
 router = APIRouter(include_in_schema=False)
+
+
+def in_japanese(parts: Parts) -> dict[str, Any]:
+    """Template helpers: tags and answers in the flow's own Japanese, never the codes the bot keeps."""
+    flows = parts.flows
+
+    def answers_of(state: ConversationState) -> dict[str, str]:
+        return labels.answer_labels(flows, state.flow, state.answers)
+
+    return {"tag_name": lambda tag: labels.tag_label(flows, tag), "answers_of": answers_of}
+
+
+async def names_of(parts: Parts, user_ids: list[str]) -> dict[str, str]:
+    """LINE display names already known (no LINE call per row); a runner without one shows a short id."""
+    found = {u: await parts.profiles.cached_name(u) for u in user_ids}
+    return {u: name for u, name in found.items() if name}
 
 
 @router.get("/admin/inbox")
 async def inbox_list(request: Request, all: int = 0) -> Response:
     session = require_staff(request)
-    items = await inbox.list_items(parts_of(request), only_open=not all)
-    return page(request, "inbox.html", session, items=items, show_all=bool(all), section="inbox")
+    parts = parts_of(request)
+    items = await inbox.list_items(parts, only_open=not all)
+    return page(request, "inbox.html", session, items=items, show_all=bool(all), section="inbox",
+                names=await names_of(parts, [i.user_id for i in items]), **in_japanese(parts))
 
 
 @router.get("/admin/inbox/{user_id}")
@@ -32,7 +53,8 @@ async def inbox_detail(request: Request, user_id: str) -> Response:
     parts = parts_of(request)
     item = await inbox.load_item(parts, user_id, is_open=await inbox.is_open(parts, user_id))
     return page(request, "inbox_detail.html", session, item=item, nonce=secrets.token_urlsafe(12),
-                section="inbox", max_chars=inbox.MAX_REPLY_CHARS)
+                section="inbox", max_chars=inbox.MAX_REPLY_CHARS, names=await names_of(parts, [user_id]),
+                **in_japanese(parts))
 
 
 @router.post("/admin/inbox/{user_id}/reply")

@@ -13,6 +13,7 @@ from flows.loader import FlowSet
 #: Tags the bot's code gives (not a flow's taps).
 CODE_TAGS = {
     "friend": "友だち",
+    "unblocked": "ブロック解除して戻った",
     "check_started": "チェック開始",
     "check_done": "チェック完了",
     "red_flag": "受診をおすすめした",

@@ -8,7 +8,7 @@ thumbnail is drawn as a framed placeholder naming its URL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,14 +29,16 @@ class MessageView:
 @dataclass(slots=True)
 class StepView:
     name: str
+    title: str
     entry: list[str]
     tags: list[str]
     action: str | None
     messages: list[MessageView] = field(default_factory=list)
     ask_key: str | None = None
-    choices: list[tuple[str, str]] = field(default_factory=list)  # (label, where it leads)
+    choices: list[tuple[str, str, str | None]] = field(default_factory=list)  # (label, where it leads, step)
     routes: list[tuple[str, str]] = field(default_factory=list)  # (condition, step)
     next: str | None = None
+    ask_title: str | None = None
 
 
 @dataclass(slots=True)
@@ -46,23 +48,63 @@ class FlowView:
     path: str
     version: str
     warnings: list[str]
-    keywords: list[tuple[str, str]]
+    keywords: list[tuple[str, str, str | None]]  # (words, what they do, the step they lead to)
     steps: list[StepView]
 
+    def title_of(self, step: str) -> str:
+        """A step's Japanese title (its name when it has none)."""
+        return next((s.title for s in self.steps if s.name == step), step)
 
-def describe(condition: Condition) -> str:
-    """``{side: outer, tags: [red_flag]}`` in words staff can read."""
-    parts = []
-    for key, value in condition.items():
-        if key == "tags":
-            parts.append("タグ " + "・".join(value if isinstance(value, list) else [str(value)]))
-        elif isinstance(value, bool):
-            parts.append(f"{key} {'回答あり' if value else '未回答'}")
-        elif isinstance(value, list):
-            parts.append(f"{key} = {' / '.join(value)}")
-        else:
-            parts.append(f"{key} = {value}")
-    return "、".join(parts)
+
+TagName = Callable[[str], str]
+
+#: What the bot does for an action a flow names, as staff read it (an unknown action shows its name).
+ACTION_NAMES = {
+    "booking.start": "予約の受付を始める", "booking.list": "予約の確認", "booking.cancel": "予約のキャンセル",
+    "booking.move": "予約の日時変更", "clinic.info": "料金・受付時間・場所を送る",
+    "staff.request": "スタッフに取り次ぐ", "data.delete": "データを削除する",
+    "followups.stop": "配信を停止する", "followups.resume": "配信を再開する",
+}
+
+
+def action_name(action: str) -> str:
+    return ACTION_NAMES.get(action, action)
+
+
+class Words:
+    """A flow's codes in the flow's own Japanese: questions by title, answers by the label tapped, tags."""
+
+    def __init__(self, loaded: LoadedFlow, tag_name: TagName) -> None:
+        self.tag_name = tag_name
+        self.questions: dict[str, str] = {}
+        self.answers: dict[tuple[str, str], str] = {}
+        for step in loaded.flow.steps.values():
+            if step.ask is None:
+                continue
+            self.questions.setdefault(step.ask.key, step.ask.title or step.ask.key)
+            for choice in step.ask.choices:
+                if choice.value is not None:
+                    self.answers.setdefault((step.ask.key, choice.value), choice.label)
+
+    def answer(self, key: str, value: str) -> str:
+        return self.answers.get((key, value), value)
+
+    def describe(self, condition: Condition) -> str:
+        """``{side: outer, tags: [red_flag]}`` as staff read it: 「痛む場所 = 膝裏の外側、タグ 受診をおすすめした」."""
+        parts = []
+        for key, value in condition.items():
+            if key == "tags":
+                parts.append("タグ " + "・".join(self.tag_name(t) for t in
+                                                 (value if isinstance(value, list) else [str(value)])))
+                continue
+            question = self.questions.get(key, key)
+            if isinstance(value, bool):
+                parts.append(f"{question} {'回答あり' if value else '未回答'}")
+            elif isinstance(value, list):
+                parts.append(f"{question} = {' / '.join(self.answer(key, str(v)) for v in value)}")
+            else:
+                parts.append(f"{question} = {self.answer(key, str(value))}")
+        return "、".join(parts)
 
 
 def state_for(condition: Condition) -> ConversationState:
@@ -81,8 +123,9 @@ def state_for(condition: Condition) -> ConversationState:
     return state
 
 
-def build(loaded: LoadedFlow, variables: Mapping[str, str]) -> FlowView:
+def build(loaded: LoadedFlow, variables: Mapping[str, str], tag_name: TagName = str) -> FlowView:
     flow = loaded.flow
+    words = Words(loaded, tag_name)
     renderer = Renderer(flow, variables)
     entries: dict[str, list[str]] = {}
     starts = [("友だち追加", flow.on_follow), ("ブロック解除", flow.on_unblock), ("チェック開始", flow.start),
@@ -93,26 +136,31 @@ def build(loaded: LoadedFlow, variables: Mapping[str, str]) -> FlowView:
     steps = []
     for name in _ordered(loaded, list(entries)):
         step = flow.steps[name]
-        view = StepView(name=name, entry=entries.get(name, []), tags=list(step.tags), action=step.action,
-                        next=step.next, routes=[(describe(r.when) or "それ以外", r.goto) for r in step.route])
+        view = StepView(name=name, title=step.title or name, entry=entries.get(name, []),
+                        tags=[tag_name(t) for t in step.tags],
+                        action=action_name(step.action) if step.action else None, next=step.next,
+                        routes=[(words.describe(r.when) or "それ以外", r.goto) for r in step.route])
         for spec in step.messages:
-            view.messages += _render_spec(renderer, spec, name)
+            view.messages += _render_spec(renderer, spec, name, words)
         if step.ask:
             view.ask_key = step.ask.key
-            view.choices = [(c.label, _lead(c.goto, c.action, c.uri)) for c in step.ask.choices]
+            view.ask_title = step.ask.title or step.ask.key
+            view.choices = [(c.label, _lead(c.goto, c.action, c.uri), c.goto) for c in step.ask.choices]
             if view.messages:  # the quick replies hang under the question's last message, as in LINE
                 qr = quick_reply(flow.flow, name, step.ask.choices, 1)
                 view.messages[-1].html = view.messages[-1].html + _quick_replies(qr)
         steps.append(view)
-    keywords = [("・".join(k.words), f"→ {k.goto}" if k.goto else f"処理 {k.action}") for k in flow.keywords]
+    keywords = [("・".join(k.words), "" if k.goto else action_name(k.action or ""), k.goto)
+                for k in flow.keywords]
     return FlowView(name=flow.flow, title=flow.title, path=loaded.path.name, version=loaded.version,
                     warnings=list(loaded.warnings), keywords=keywords, steps=steps)
 
 
 def _lead(goto: str | None, action: str | None, uri: object) -> str:
+    """What a choice does besides going to a step (the step itself is linked by its title)."""
     if goto:
-        return f"→ {goto}"
-    return f"処理 {action}" if action else f"リンク {uri}"
+        return ""
+    return action_name(action) if action else f"リンク {uri}"
 
 
 def _ordered(loaded: LoadedFlow, first: list[str]) -> list[str]:
@@ -132,17 +180,17 @@ def _ordered(loaded: LoadedFlow, first: list[str]) -> list[str]:
     return seen + [n for n in flow.steps if n not in seen]
 
 
-def _render_spec(renderer: Renderer, spec: MessageSpec, step: str) -> list[MessageView]:
+def _render_spec(renderer: Renderer, spec: MessageSpec, step: str, words: Words) -> list[MessageView]:
     if isinstance(spec, VariantsMessage):
         views = []
         for variant in spec.variants:
             when = {**spec.when, **variant.when}
             message = renderer.render(variant, step, state_for(when))
             if message is not None:
-                views.append(MessageView(describe(variant.when) or "それ以外のとき", bubble(message)))
+                views.append(MessageView(words.describe(variant.when) or "それ以外のとき", bubble(message)))
         return views
     message = renderer.render(spec, step, state_for(spec.when))
-    return [MessageView(describe(spec.when), bubble(message))] if message is not None else []
+    return [MessageView(words.describe(spec.when), bubble(message))] if message is not None else []
 
 
 # --- LINE JSON -> HTML ----------------------------------------------------------------------------------

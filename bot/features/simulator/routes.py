@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from functools import cache
 from pathlib import Path
@@ -21,9 +22,12 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from bot.features.simulator.richmenu import menu_for
 from bot.features.simulator.state import SimulatorState
 from bot.features.simulator.webhooks import Kind, build_event, envelope, sign
 from bot.web.parts import parts_of
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 MAX_WAIT_S = 25.0
@@ -84,7 +88,16 @@ async def list_users(request: Request) -> dict[str, Any]:
 
 @router.post("/api/users")
 async def add_user(spec: NewUser, request: Request) -> dict[str, str]:
-    return simulator_of(request).add_user(spec.displayName)
+    added = simulator_of(request).add_user(spec.displayName)
+    log.info("simulator: runner added", extra={"runners": len(simulator_of(request).users)})
+    return added
+
+
+@router.get("/api/richmenu")
+async def rich_menu(request: Request, user_id: Annotated[str | None, Query(
+        alias="userId", pattern=USER_ID_PATTERN)] = None) -> dict[str, Any]:
+    """The rich menu this runner sees (linked to them, else the default, else the unpublished definition)."""
+    return {"menu": menu_for(simulator_of(request).standin, user_id)}
 
 
 @router.post("/api/send")
@@ -101,7 +114,12 @@ async def send(spec: SendRequest, request: Request) -> dict[str, Any]:
     body = envelope([event])
     display = spec.displayText if spec.kind == "postback" else None
     entry = sim.record(spec.userId, _json(body), display, time.time())
+    started = time.perf_counter()
     status = entry.status = await _post_callback(request.app, body, sign(body, sim.channel_secret))
+    # One line per action, without what was typed or tapped (a runner's words never reach the logs).
+    log.info("simulator: %s sent to /callback", spec.kind, extra={
+        "kind": spec.kind, "webhook_event_id": event["webhookEventId"], "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 1)})
     if status != 200:
         raise HTTPException(502, f"/callback answered {status}")
     return {"status": status, "webhook": entry.to_json()}
@@ -148,6 +166,7 @@ async def run_job(spec: RunJob, request: Request) -> dict[str, Any]:
     job.quiet_hours = False
     await scheduler.schedule(job)
     queued = await scheduler.run_due()
+    log.info("simulator: scheduled send made due now", extra={"job_kind": job.kind, "queued": queued})
     return {"queued": queued}
 
 

@@ -24,14 +24,23 @@ function space(v) { return SPACING[v] || v || null; }
 function clickable(el, action) {
   if (!action) return el;
   el.classList.add("tappable");
+  el.setAttribute("role", "button");
+  el.setAttribute("tabindex", "0");
+  // Named by what it shows (a placeholder says 画像 and its host), the action's label as a tooltip.
+  if (el.textContent.trim()) el.removeAttribute("aria-label");
+  else if (action.label) el.setAttribute("aria-label", action.label);
+  if (action.label) el.title = action.label;
   el.addEventListener("click", (ev) => { ev.stopPropagation(); act(action); });
+  el.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); ev.stopPropagation(); act(action); }
+  });
   return el;
 }
 
 function flex(node) {
   if (!node) return null;
   switch (node.type) {
-    case "carousel": return h("div", {class: "carousel"}, node.contents.map(flex));
+    case "carousel": return carousel(node.contents.map(flex));
     case "bubble": return bubble(node);
     case "box": return box(node);
     case "text": return text(node);
@@ -47,6 +56,12 @@ function flex(node) {
     case "spacer": return h("div", {style: {height: space(node.size || "md")}});
     default: return h("div", {class: "muted"}, `[${node.type}]`);
   }
+}
+
+// A carousel scrolls sideways; it takes keyboard focus so arrow keys scroll it too (not only a mouse).
+function carousel(children) {
+  return h("div", {class: "carousel", tabindex: "0", role: "group", "aria-label": "カルーセル(左右にスクロール)"},
+    children);
 }
 
 function bubble(node) {
@@ -95,9 +110,9 @@ function template(t) {
     return h("div", {class: "flex-bubble"}, h("div", {class: "part body"},
       h("div", {class: "text size-md wrap"}, t.text)), h("div", {class: "part footer box horizontal"}, actions));
   }
-  if (t.type === "carousel") return h("div", {class: "carousel"}, t.columns.map(col));
+  if (t.type === "carousel") return carousel(t.columns.map(col));
   if (t.type === "image_carousel") {
-    return h("div", {class: "carousel"}, t.columns.map((c) => clickable(
+    return carousel(t.columns.map((c) => clickable(
       picture(c.imageUrl, "1:1", c.action && c.action.label || "画像", "square"), c.action)));
   }
   return col(t);

@@ -9,6 +9,11 @@ const S = {
   status: {}, // userId -> "new" | "friend" | "blocked"
   quick: {}, // userId -> quickReply object of the newest bot message, or null
   unread: {}, tokenUser: {}, loadingTimer: null,
+  // userId -> the newest message sequence this page showed them, kept across reloads: replaying the
+  // history after a reload does not make old messages unread again.
+  seen: JSON.parse(localStorage.getItem("sim.seen") || "{}"),
+  stick: true, // the chat is scrolled to its end: keep it there when messages or quick replies appear
+  replaying: true, // until the first poll (the history so far) is drawn
 };
 const $ = (id) => document.getElementById(id);
 
@@ -45,14 +50,20 @@ function renderRunners() {
       S.status[u.userId] === "blocked" ? h("span", {class: "tag"}, "ブロック中") : null))));
 }
 
+function markSeen(uid) {
+  S.unread[uid] = 0;
+  S.seen[uid] = S.seq;
+  localStorage.setItem("sim.seen", JSON.stringify(S.seen));
+}
+
 function select(uid) {
-  S.current = uid; S.unread[uid] = 0;
+  S.current = uid; markSeen(uid); closeDrawers();
   localStorage.setItem("sim.current", uid);
   const user = S.users.find((u) => u.userId === uid);
   $("runner-name").textContent = user ? `${user.displayName} として表示中` : "";
   $("chat").replaceChildren(chatOf(uid));
-  renderRunners(); renderControls(); renderDevLog(); refreshJobs();
-  scrollChat();
+  renderRunners(); renderControls(); renderDevLog(); refreshJobs(); refreshMenu();
+  S.stick = true; scrollChat();
 }
 
 async function addRunner() {
@@ -71,6 +82,8 @@ function renderControls() {
   box.hidden = !quick;
   box.replaceChildren(...(quick ? quick.items.map((item) => h("button", {type: "button", class: "quick",
     onclick: () => act(item.action)}, item.action.label || "")) : []));
+  drawMenu();
+  if (S.stick) scrollChat(); // the pills (or the menu) took room from the chat: its end stays in view
 }
 
 // ---- sending ---------------------------------------------------------------------------------
@@ -121,27 +134,35 @@ function time(ts) {
   return `${d.getHours()}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-function append(uid, el) {
+// ``seq``: a bot message's sequence number; only those count as unread, and only when newer than what
+// this page last showed that runner (a reload replays everything).
+function append(uid, el, seq) {
   chatOf(uid).append(el);
-  if (uid === S.current) scrollChat(); else { S.unread[uid] = (S.unread[uid] || 0) + 1; renderRunners(); }
+  if (uid === S.current) { if (S.stick) scrollChat(); return; }
+  const seen = S.seen[uid];
+  // The first poll replays the whole history: only what arrived after this browser last showed the runner
+  // is unread then (a runner this browser never showed has nothing unread yet).
+  const unread = S.replaying ? seen !== undefined && seq > seen : seq > (seen || 0);
+  if (seq && unread) { S.unread[uid] = (S.unread[uid] || 0) + 1; renderRunners(); }
 }
 function scrollChat() { const c = $("chat"); c.scrollTop = c.scrollHeight; }
+function atEnd() { const c = $("chat"); return c.scrollHeight - c.scrollTop - c.clientHeight < 24; }
 function system(uid, text) { append(uid, h("div", {class: "system"}, text)); }
 
 function userSays(uid, text, ts) {
   append(uid, h("div", {class: "row me"}, h("span", {class: "time"}, time(ts)), h("div", {class: "bubble me"}, text)));
 }
 
-function botSays(uid, message, ts, via) {
+function botSays(uid, message, ts, via, seq) {
   stopLoading(uid);
   const body = renderMessage(message);
   append(uid, h("div", {class: "row bot", "data-via": via}, h("div", {class: "avatar", "aria-hidden": "true"}, "整"),
-    body, h("span", {class: "time"}, via === "reply" ? time(ts) : `${time(ts)} ${via}`)));
+    body, h("span", {class: "time"}, via === "reply" ? time(ts) : `${time(ts)} ${via}`)), seq);
 }
 
 function startLoading(uid, seconds) {
   stopLoading(uid);
-  append(uid, h("div", {class: "row bot loading"}, h("div", {class: "avatar"}, "整"),
+  append(uid, h("div", {class: "row bot loading"}, h("div", {class: "avatar", "aria-hidden": "true"}, "整"),
     h("div", {class: "bubble dots"}, h("i"), h("i"), h("i"))));
   S.loadingTimer = setTimeout(() => stopLoading(uid), seconds * 1000);
 }
@@ -170,10 +191,12 @@ function onWebhook(w) {
 }
 
 function onEvent(e) {
+  if (e.kind === "richmenu") { if (!e.userId || e.userId === S.current) refreshMenu(); return; }
   if (!e.userId) return;
   if (e.kind === "message") {
-    botSays(e.userId, e.message, e.timestamp, e.via);
+    botSays(e.userId, e.message, e.timestamp, e.via, e.seq);
     S.quick[e.userId] = e.message.quickReply || null;
+    if (e.message.quickReply && e.userId === S.current) foldMenuForQuickReplies();
   } else if (e.kind === "loading") startLoading(e.userId, e.loadingSeconds || 5);
 }
 
@@ -196,7 +219,11 @@ async function poll() {
       ].sort((a, b) => a.ts - b.ts || a.k - b.k);
       items.forEach((i) => i.run());
       S.seq = u.lastSeq; S.hooks = u.hookCount;
-      if (items.length) { renderRunners(); renderControls(); refreshJobs(); }
+      if (S.replaying) {
+        S.replaying = false;
+        for (const user of S.users) if (S.seen[user.userId] === undefined) S.seen[user.userId] = u.lastSeq;
+      }
+      if (items.length) { markSeen(S.current); renderRunners(); renderControls(); refreshJobs(); }
     } catch (e) {
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -232,13 +259,46 @@ function renderDevLog() {
   $("dev-log").replaceChildren(...shown.map((e) => h("li", {class: `dev ${e.dir}`},
     h("details", {open: e.open, ontoggle: (ev) => { e.open = ev.target.open; }}, h("summary", {}, h("span", {class: "time"}, time(e.ts)), ` ${e.title} `,
       h("small", {}, e.detail || "")),
-    h("pre", {}, JSON.stringify(e.errors && e.errors.length ? {errors: e.errors, body: e.json} : e.json,
+    h("pre", {tabindex: "0"}, JSON.stringify(e.errors && e.errors.length ? {errors: e.errors, body: e.json} : e.json,
       null, 2))))));
   const log = $("dev-log"); log.scrollTop = log.scrollHeight;
 }
 
+// ---- phone-sized screens: the runner list and the developer panel slide over the chat -------------
+function openSide(open) {
+  document.body.classList.toggle("side-open", open);
+  $("open-side").setAttribute("aria-expanded", String(open));
+  if (open) $("close-side").focus();
+}
+function openDev(open) {
+  document.body.classList.toggle("dev-open", open);
+  if (open) { openSide(false); $("close-dev").focus(); }
+}
+function closeDrawers() {
+  if (document.body.classList.contains("side-open")) { openSide(false); $("open-side").focus(); }
+}
+
 // ---- start -----------------------------------------------------------------------------------
+function wirePage() {
+  $("open-side").onclick = () => openSide(!document.body.classList.contains("side-open"));
+  $("close-side").onclick = () => { openSide(false); $("open-side").focus(); };
+  $("open-dev").onclick = () => openDev(true);
+  $("close-dev").onclick = () => { openDev(false); $("open-side").focus(); };
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") { openDev(false); closeDrawers(); }
+  });
+  $("menu-bar").onclick = toggleMenu;
+  const chat = $("chat");
+  chat.addEventListener("scroll", () => { S.stick = atEnd(); });
+  // Whatever changes the chat's height (quick replies, the menu, a picture, the keyboard) keeps its end in
+  // view when it was in view.
+  const keep = new ResizeObserver(() => { if (S.stick) scrollChat(); });
+  keep.observe(chat);
+  new MutationObserver(() => { if (S.stick) scrollChat(); }).observe(chat, {childList: true, subtree: true});
+}
+
 async function start() {
+  wirePage();
   $("follow").onclick = () => send({kind: "follow"});
   $("unblock").onclick = () => send({kind: "unblock"});
   $("block").onclick = () => send({kind: "unfollow"});
