@@ -39,7 +39,9 @@ async def test_every_key_a_runner_leaves_behind_expires(bot: BotHarness) -> None
     await runner.say("予約")
     await runner.tap("6/4(火)")
     await runner.tap("11:00")
-    await runner.tap("この内容で予約する")  # the booking index
+    await runner.tap("このお名前で進む")  # the short 問診: the LINE name, no phone number
+    await runner.tap("電話番号なしで進む")
+    await runner.tap("この内容で予約する")  # the booking indexes
     await runner.say("スタッフ")  # the staff inbox
     bot.line.set_fault("status", status=500)  # LINE down: the answer waits in the outbox
     await bot.post_events([_text_event(bot, runner.user_id, "料金")])
