@@ -20,6 +20,7 @@ from bot.extension import Parts
 from bot.features.booking.service import BookingService
 from bot.features.dashboard import auth
 from bot.features.dashboard.auth import Session
+from bot.web.bodies import read_capped
 from bot.web.parts import parts_of
 
 HERE = Path(__file__).resolve().parent
@@ -63,9 +64,7 @@ async def read_form(request: Request, session: Session | None) -> dict[str, str]
     if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}" and \
             origin.rstrip("/") != f"{request.headers.get('x-forwarded-proto', '')}://{request.url.netloc}":
         raise HTTPException(status_code=403, detail="cross-site form refused")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(status_code=413, detail="form too large")
+    body = await read_capped(request, MAX_FORM_BYTES)  # stops reading at the limit (a chunked body too)
     data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
     if not auth.csrf_ok(request, session, data.get("csrf")):
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
