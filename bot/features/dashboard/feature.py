@@ -5,19 +5,23 @@
 - a forget hook: a forgotten runner's inbox thread and hand-off go with the rest of their data;
 - the hand-off gate in front of runner messages (a person is answering: the bot keeps quiet) and the
   ``x-staff-reply`` handler;
-- routes: the pages under ``/admin``.
+- services: the session signing key, staff accounts (``ADMIN_STAFF_PASSWORDS`` imported once) and the
+  login limits;
+- routes: the pages under ``/admin``, each behind the session loader.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.config.settings import Settings
 from bot.extension import Feature, Parts
 from bot.features.dashboard import (
+    auth,
     bookings_pages,
     content_pages,
     funnel,
@@ -26,14 +30,27 @@ from bot.features.dashboard import (
     inbox,
     inbox_pages,
     login_pages,
+    staff_pages,
 )
+from bot.features.dashboard.login_limits import LoginLimits
 from bot.features.dashboard.views import HERE, LoginRequired, login_required
+from bot.web.staff_accounts import StaffAccounts
 from flows.context import Conversation
 from handlers.router import Router
 
+log = logging.getLogger(__name__)
 
-def install(parts: Parts) -> None:
+
+async def install(parts: Parts) -> None:
     redis, ttl = parts.store.redis, parts.settings.runner_ttl_seconds
+    parts.provide(auth.SessionKey(await auth.signing_key(redis, parts.settings)))
+    accounts = StaffAccounts(redis)
+    parts.provide(accounts)
+    parts.provide(LoginLimits(redis))
+    if parts.settings.admin_staff_passwords is not None:
+        imported = await accounts.import_environment(parts.settings.admin_staff_passwords.get_secret_value())
+        if imported:
+            log.info("staff logins imported from ADMIN_STAFF_PASSWORDS", extra={"accounts": len(imported)})
 
     def record_inbox(conv: Conversation, pipe: Any) -> None:
         inbox.stage_record(conv, pipe, ttl)
@@ -48,8 +65,8 @@ def install(parts: Parts) -> None:
 
 def mount_pages(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, login_required)
-    for pages in (login_pages, inbox_pages, funnel_pages, content_pages, bookings_pages):
-        app.include_router(pages.router)
+    for pages in (login_pages, inbox_pages, funnel_pages, content_pages, bookings_pages, staff_pages):
+        app.include_router(pages.router, dependencies=[Depends(auth.load)])
     app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
 
 

@@ -44,6 +44,10 @@ NOTICES = {
     "missing": "予約が見つかりません。",
     "already": "すでにその状態です。",
     "late": "変更の締切を過ぎています。",
+    "staff_added": "スタッフを追加しました。",
+    "staff_removed": "アカウントを削除しました。その人のログイン中の画面も閉じられます。",
+    "password_set": "パスワードを変更しました。以前のログインは終了します。",
+    "role_set": "役割を変更しました。次のログインから反映されます。",
 }
 
 
@@ -52,9 +56,18 @@ class LoginRequired(Exception):
 
 
 def require_staff(request: Request) -> Session:
+    """The logged-in session (loaded by the pages' router dependency, :func:`auth.load`)."""
     session = auth.current(request)
     if session is None or not session.logged_in:
         raise LoginRequired
+    return session
+
+
+def require_owner(request: Request) -> Session:
+    """Only owners manage staff accounts and send broadcasts."""
+    session = require_staff(request)
+    if not session.owner:
+        raise HTTPException(status_code=403, detail="only an owner may do this")
     return session
 
 
@@ -74,7 +87,8 @@ async def read_form(request: Request, session: Session | None) -> dict[str, str]
 def page(request: Request, name: str, session: Session, **context: Any) -> HTMLResponse:
     parts = parts_of(request)
     tz = parts.clinic.tz
-    context.update(staff=session.staff, csrf=auth.csrf_token(request, session), booking_on=booking_on(parts),
+    context.update(staff=session.staff, owner=session.owner, csrf=auth.csrf_token(request, session),
+                   booking_on=booking_on(parts),
                    notice=NOTICES.get(request.query_params.get("done", "")),
                    when=lambda ts: format_when(ts, tz), short=short_id)
     response = templates.TemplateResponse(request, name, context)
