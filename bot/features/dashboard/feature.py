@@ -24,6 +24,8 @@ from bot.features.dashboard import (
     auth,
     bookings_pages,
     content_pages,
+    friends,
+    friends_pages,
     funnel,
     funnel_pages,
     handoff,
@@ -31,6 +33,7 @@ from bot.features.dashboard import (
     inbox_pages,
     login_pages,
     staff_pages,
+    talk,
 )
 from bot.features.dashboard.login_limits import LoginLimits
 from bot.features.dashboard.views import HERE, LoginRequired, login_required
@@ -55,23 +58,32 @@ async def install(parts: Parts) -> None:
     def record_inbox(conv: Conversation, pipe: Any) -> None:
         inbox.stage_record(conv, pipe, ttl)
 
+    def record_talk(conv: Conversation, pipe: Any) -> None:
+        talk.stage_record(conv, pipe, ttl)
+
     async def forget(user_id: str) -> None:
         await inbox.forget(redis, user_id)
+        await friends.forget(redis, user_id)
 
     parts.hooks.commit_stages.append(record_inbox)
     parts.hooks.commit_stages.append(funnel.stage_count)
+    parts.hooks.commit_stages.append(record_talk)
+    parts.hooks.commit_stages.append(friends.NameFetcher(parts).stage)
     parts.hooks.forget.append(forget)
 
 
 def mount_pages(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, login_required)
-    for pages in (login_pages, inbox_pages, funnel_pages, content_pages, bookings_pages, staff_pages):
+    for pages in (login_pages, inbox_pages, funnel_pages, content_pages, bookings_pages, staff_pages,
+                  friends_pages):
         app.include_router(pages.router, dependencies=[Depends(auth.load)])
     app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
 
 
 def _router() -> Router:
     router = Router("dashboard")
+    router.include(talk.router)  # first: it only notes what was heard, and must see what the hand-off hides
+    router.include(friends.router)
     router.include(handoff.router)
     router.include(inbox.router)
     return router

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bot.config.settings import Settings
 from bot.extension import Feature, Parts
-from bot.features.followups import schedule, tracking
+from bot.features.followups import schedule, staff_tags, tracking
 from bot.features.followups.api import mount
 from bot.features.followups.optout import actions
 from bot.features.followups.tags import TagIndex
@@ -37,6 +37,7 @@ def _router() -> Router:
     router = Router("followups")
     router.include(schedule.router)
     router.include(tracking.router)
+    router.include(staff_tags.router)
     return router
 
 
