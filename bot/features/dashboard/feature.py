@@ -23,6 +23,7 @@ from bot.extension import Feature, Parts
 from bot.features.dashboard import (
     auth,
     bookings_pages,
+    broadcasts_pages,
     content_pages,
     friends,
     friends_pages,
@@ -37,6 +38,7 @@ from bot.features.dashboard import (
 )
 from bot.features.dashboard.login_limits import LoginLimits
 from bot.features.dashboard.views import HERE, LoginRequired, login_required
+from bot.features.followups.broadcasts import Broadcasts
 from bot.web.staff_accounts import StaffAccounts
 from flows.context import Conversation
 from handlers.router import Router
@@ -70,12 +72,15 @@ async def install(parts: Parts) -> None:
     parts.hooks.commit_stages.append(record_talk)
     parts.hooks.commit_stages.append(friends.NameFetcher(parts).stage)
     parts.hooks.forget.append(forget)
+    broadcasts = parts.maybe(Broadcasts)
+    if broadcasts is not None:  # each runner a broadcast reached sees it in their talk
+        broadcasts.listeners.append(talk.broadcast_listener(redis, ttl))
 
 
 def mount_pages(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, login_required)
     for pages in (login_pages, inbox_pages, funnel_pages, content_pages, bookings_pages, staff_pages,
-                  friends_pages):
+                  friends_pages, broadcasts_pages):
         app.include_router(pages.router, dependencies=[Depends(auth.load)])
     app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextvars
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -152,3 +152,17 @@ async def append(redis: Any, user_id: str, entries: list[dict[str, Any]], ttl: i
 
 async def timeline(redis: Any, user_id: str, limit: int = TALK_MAX) -> list[dict[str, Any]]:
     return [json.loads(raw) for raw in await redis.lrange(talk_key(user_id), -limit, -1)]
+
+
+def broadcast_listener(redis: Any, ttl: int) -> Callable[[Any, list[str]], Awaitable[None]]:
+    """For the broadcasts service: the batch LINE accepted goes into each runner's talk, one round trip."""
+
+    async def heard(broadcast: Any, group: list[str]) -> None:
+        entry = {"at": time.time(), "from": "staff", "by": broadcast.created_by,
+                 "text": "[配信] " + "\n".join(summary(m) for m in broadcast.messages)}
+        async with redis.pipeline(transaction=False) as pipe:
+            for user_id in group:
+                stage_append(pipe, user_id, [entry], ttl)
+            await pipe.execute()
+
+    return heard

@@ -46,6 +46,9 @@ NOTICES = {
     "late": "変更の締切を過ぎています。",
     "tagged": "タグを変更しました(数秒で反映されます)。",
     "tag_refused": "そのタグは変更できません(ブロック・削除済みのかた、または保護されたタグです)。",
+    "broadcast_sent": "配信を送信しました。",
+    "broadcast_scheduled": "配信を予約しました。指定の日時に送られます。",
+    "broadcast_cancelled": "配信の予約を取り消しました。",
     "staff_added": "スタッフを追加しました。",
     "staff_removed": "アカウントを削除しました。その人のログイン中の画面も閉じられます。",
     "password_set": "パスワードを変更しました。以前のログインは終了します。",
@@ -74,14 +77,20 @@ def require_owner(request: Request) -> Session:
 
 
 async def read_form(request: Request, session: Session | None) -> dict[str, str]:
-    """The posted form, only with this session's CSRF token (and from this site, when the browser says)."""
+    """The posted form (first value of each field), only with this session's CSRF token."""
+    return {k: v[0] for k, v in (await read_form_lists(request, session)).items()}
+
+
+async def read_form_lists(request: Request, session: Session | None) -> dict[str, list[str]]:
+    """The posted form with every value of repeated fields (checkboxes), only with this session's CSRF token
+    (and from this site, when the browser says)."""
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}" and \
             origin.rstrip("/") != f"{request.headers.get('x-forwarded-proto', '')}://{request.url.netloc}":
         raise HTTPException(status_code=403, detail="cross-site form refused")
     body = await read_capped(request, MAX_FORM_BYTES)  # stops reading at the limit (a chunked body too)
-    data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-    if not auth.csrf_ok(request, session, data.get("csrf")):
+    data = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    if not auth.csrf_ok(request, session, (data.get("csrf") or [""])[0]):
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
     return data
 

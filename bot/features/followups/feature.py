@@ -16,6 +16,7 @@ from bot.config.settings import Settings
 from bot.extension import Feature, Parts
 from bot.features.followups import schedule, staff_tags, tracking
 from bot.features.followups.api import mount
+from bot.features.followups.broadcasts import Broadcasts
 from bot.features.followups.optout import actions
 from bot.features.followups.tags import TagIndex
 from handlers.router import Router
@@ -27,6 +28,9 @@ def install(parts: Parts) -> None:
     parts.hooks.commit_stages.append(tags.stage_commit)
     parts.hooks.after_commit.append(schedule.CheckinPlanner(parts.scheduler).on_commit)
     parts.hooks.forget.append(tags.forget)
+    broadcasts = Broadcasts(parts)
+    parts.provide(broadcasts)
+    parts.hooks.loops.append(broadcasts.run)
     base = tracking.public_base(settings)
     if base is not None:
         signer = tracking.LinkSigner(settings.channel_secret())
