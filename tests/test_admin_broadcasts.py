@@ -50,8 +50,8 @@ async def test_a_message_from_the_flow_is_drawn_as_line_shows_it_and_can_be_sche
             "when": "later", "send_at": later}
     shown = await bot.client.post("/admin/broadcasts/preview", data=form)
     assert shown.status_code == 200 and "<strong>3 人</strong>" in shown.text and 'class="msg' in shown.text
-    sent = await bot.client.post("/admin/broadcasts/send",
-                                 data={**form, "csrf": hidden(shown.text, "csrf"), "nonce": hidden(shown.text, "nonce")})
+    confirm = {**form, "csrf": hidden(shown.text, "csrf"), "nonce": hidden(shown.text, "nonce")}
+    sent = await bot.client.post("/admin/broadcasts/send", data=confirm)
     assert "done=broadcast_scheduled" in sent.headers["location"]
     assert multicasts(bot) == []
     bot.runtime.scheduler.clock = lambda: at_local(16, 1)
