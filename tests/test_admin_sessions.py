@@ -99,6 +99,7 @@ async def test_a_new_password_ends_the_sessions_of_the_old_one(bot: BotHarness) 
 async def test_logins_from_admin_staff_passwords_become_accounts(redis_url: str, line: StandinServer) -> None:
     async with BotHarness.running(redis_url=redis_url, line=line,
                                   admin_staff_passwords="山田:yamada-pass-2030,佐藤:sato-pass-2030") as bot:
+        await bot.client.get("/admin/login", headers=HTML)  # imported when the dashboard is first used
         accounts = await bot.runtime.parts.need(StaffAccounts).all()
         assert {(a.name, a.role) for a in accounts} == {("山田", "staff"), ("佐藤", "staff")}
         assert all(a.password_hash.startswith("$argon2id$") for a in accounts)
@@ -106,6 +107,7 @@ async def test_logins_from_admin_staff_passwords_become_accounts(redis_url: str,
         await bot.runtime.parts.need(StaffAccounts).remove("佐藤", "院長")
     async with BotHarness.running(redis_url=redis_url, line=line,
                                   admin_staff_passwords="山田:yamada-pass-2030,佐藤:sato-pass-2030") as bot:
+        await bot.client.get("/admin/login", headers=HTML)
         names = [a.name for a in await bot.runtime.parts.need(StaffAccounts).all()]
         assert names == ["山田"], "an account an owner removed is not brought back by the environment"
 

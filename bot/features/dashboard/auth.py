@@ -16,12 +16,14 @@ form carries ``HMAC(key, "csrf:" + nonce)``; a token from another session (or no
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +43,25 @@ GENERATED_SECRET = f"{PREFIX}:{{staff}}:session-secret"
 VIA_PASSWORD, VIA_TOKEN = "password", "token"
 
 
-@dataclass(frozen=True, slots=True)
 class SessionKey:
-    """The dashboard's signing key, as a service in the parts (made at install)."""
+    """The dashboard's signing key, a service in the parts. Read on the first request (not at start-up: the
+    app must start, and say it is not ready, while Redis is away); ``on_first_use`` runs once with it
+    (importing ``ADMIN_STAFF_PASSWORDS``)."""
 
-    key: bytes
+    def __init__(self, redis: Any, settings: Settings,
+                 on_first_use: Callable[[], Awaitable[object]] | None = None) -> None:
+        self.redis, self.settings, self.on_first_use = redis, settings, on_first_use
+        self._key: bytes | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> bytes:
+        if self._key is None:
+            async with self._lock:
+                if self._key is None:
+                    if self.on_first_use is not None:
+                        await self.on_first_use()
+                    self._key = await signing_key(self.redis, self.settings)
+        return self._key
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +98,9 @@ async def signing_key(redis: Any, settings: Settings) -> bytes:
 
 
 def _key(request: Request) -> bytes:
-    return parts_of(request).need(SessionKey).key
+    """The key :func:`load` fetched for this request (every dashboard route loads it first)."""
+    key: bytes = request.state.admin_key
+    return key
 
 
 def _sign(key: bytes, payload: bytes) -> str:
@@ -116,6 +134,7 @@ async def load(request: Request) -> Session | None:
     if hasattr(request.state, "admin_session"):
         found: Session | None = request.state.admin_session
         return found
+    request.state.admin_key = await parts_of(request).need(SessionKey).get()
     request.state.admin_session = await _load(request)
     return request.state.admin_session  # type: ignore[no-any-return]
 

@@ -46,16 +46,20 @@ from handlers.router import Router
 log = logging.getLogger(__name__)
 
 
-async def install(parts: Parts) -> None:
+def install(parts: Parts) -> None:
     redis, ttl = parts.store.redis, parts.settings.runner_ttl_seconds
-    parts.provide(auth.SessionKey(await auth.signing_key(redis, parts.settings)))
     accounts = StaffAccounts(redis)
     parts.provide(accounts)
     parts.provide(LoginLimits(redis))
-    if parts.settings.admin_staff_passwords is not None:
-        imported = await accounts.import_environment(parts.settings.admin_staff_passwords.get_secret_value())
-        if imported:
-            log.info("staff logins imported from ADMIN_STAFF_PASSWORDS", extra={"accounts": len(imported)})
+
+    async def import_staff() -> None:
+        if parts.settings.admin_staff_passwords is not None:
+            raw = parts.settings.admin_staff_passwords.get_secret_value()
+            imported = await accounts.import_environment(raw)
+            if imported:
+                log.info("staff logins imported from ADMIN_STAFF_PASSWORDS", extra={"accounts": len(imported)})
+
+    parts.provide(auth.SessionKey(redis, parts.settings, on_first_use=import_staff))
 
     def record_inbox(conv: Conversation, pipe: Any) -> None:
         inbox.stage_record(conv, pipe, ttl)
