@@ -12,7 +12,7 @@ from bot.features.dashboard import friends, talk
 from bot.features.followups.tags import TagIndex
 from bot.store import keys
 from tests.admin_helpers import HTML, form_on, hidden, login
-from tests.harness import BotHarness, Runner
+from tests.harness import ADMIN, BotHarness, Runner
 from tests.test_admin_inbox import wait_until
 
 
@@ -54,6 +54,9 @@ async def test_staff_find_a_runner_by_name_and_read_their_answers_and_talk(bot: 
     assert "[タップ] 膝裏の外側" in text, "the runner's taps, by the label they saw"
     assert "(友だち追加しました)" in text
     assert "[カード]" in text or "セルフケア動画" in text, "the bot's answers, summarised"
+    api = await bot.client.get(f"/admin/api/users/{runner.user_id}", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert "膝裏の外側" in api.json()["answers"].values() and api.json()["answer_values"]["side"] == "outer"
+    assert api.json()["tag_labels"]["check_done"] == "チェック完了"
 
 
 async def test_staff_write_to_any_friend_and_the_message_arrives_once(bot: BotHarness) -> None:

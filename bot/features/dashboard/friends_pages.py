@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from bot.extension import Parts
 from bot.features.booking.service import BookingService
 from bot.features.dashboard import friends, handoff, inbox, talk
-from bot.features.dashboard.labels import CODE_TAGS, answer_labels, tag_label
+from bot.features.dashboard.labels import CODE_TAGS, tag_label
 from bot.features.dashboard.views import back, page, read_form, require_staff
 from bot.features.followups.staff_tags import PROTECTED, STAFF_TAGS, TagRefused, queue_change, staff_tag
 from bot.features.followups.users import user_view
@@ -79,7 +79,7 @@ async def friend_detail(request: Request, user_id: str) -> Response:
         booking = parts.maybe(BookingService)
         context.update(
             friend_name=await redis.hget(friends.NAMES, user_id) or await parts.profiles.cached_name(user_id),
-            answers=answer_labels(parts.flows, view["flow"] or "", view["answers"]),
+            answers=view["answers"],
             tags=[(t, tag_label(parts.flows, t), t not in PROTECTED) for t in view["tags"]],
             talk=await talk.timeline(redis, user_id), handoff=await handoff.status(redis, user_id),
             bookings=await booking.bookings.active_for(user_id) if booking is not None else None,

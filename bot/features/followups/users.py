@@ -16,6 +16,7 @@ from bot.features.followups.optout import opted_out
 from bot.features.followups.schedule import KIND
 from bot.features.followups.tags import TagIndex
 from bot.scheduling.scheduler import Job
+from bot.features.dashboard.labels import answer_labels, tag_label
 from bot.store import keys
 from flows.state import ConversationState
 
@@ -32,8 +33,12 @@ async def user_view(parts: Parts, user_id: str) -> dict[str, Any] | None:
         "user_id": user_id,
         "flow": state.flow or None,
         "step": state.step,
-        "answers": dict(state.answers),
+        # Staff read answers in the flow's own Japanese (question title → label tapped); the stored values
+        # stay beside them for scripts.
+        "answers": answer_labels(parts.flows, state.flow, state.answers),
+        "answer_values": dict(state.answers),
         "tags": list(state.tags),
+        "tag_labels": {tag: tag_label(parts.flows, tag) for tag in state.tags},
         "opted_out": held,
         "updated_at": state.updated_at,
         "bookings": await _bookings(parts, user_id),
