@@ -12,11 +12,11 @@ from typing import Any
 
 from bot.extension import Parts
 from bot.features.booking.service import BookingService
+from bot.features.dashboard.labels import answer_labels, tag_label
 from bot.features.followups.optout import opted_out
 from bot.features.followups.schedule import KIND
 from bot.features.followups.tags import TagIndex
 from bot.scheduling.scheduler import Job
-from bot.features.dashboard.labels import answer_labels, tag_label
 from bot.store import keys
 from flows.state import ConversationState
 
