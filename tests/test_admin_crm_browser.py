@@ -14,21 +14,18 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 
-from bot.app import create_app
 from bot.web.staff_accounts import StaffAccounts
-from tests.browser_support import TIMEOUT_MS, screenshot_dir
-from tests.harness import make_settings, readable_text
+from tests.browser_support import screenshot_dir
+from tests.harness import readable_text
 from tests.standin_server import StandinServer
-from tests.test_admin_browser import PhoneRunner
+from tests.test_admin_browser import PhoneRunner, ServedBot, assert_nothing_outside, tablet
 from tests.test_followups_segments import JST, at_local
-from tests.test_simulator import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -37,44 +34,16 @@ DOCS = screenshot_dir()
 OWNER, PASSWORD = "院長 山本", "yamamoto-seitai-2030"
 
 
-class LoopingBot:
-    """``bot.app`` under uvicorn in a thread, with its worker loops (scheduled broadcasts) running."""
-
-    def __init__(self, redis_url: str, line: StandinServer) -> None:
-        self.app = create_app(make_settings(redis_url, line, inline_scheduler=True))
-        self.port = free_port()
-        self.line = line
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LoopingBot:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the bot did not start"
-            time.sleep(0.02)
-        self.parts = self.app.state.runtime.parts
-        self.parts.scheduler.clock = lambda: at_local(12)  # noon, clinic time: not in the quiet hours
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-
-
 @pytest.fixture
-def served(redis_url: str, line: StandinServer) -> Iterator[LoopingBot]:
-    with LoopingBot(redis_url, line) as bot:
+def served(redis_url: str, line: StandinServer, tmp_path: Path) -> Iterator[ServedBot]:
+    """The admin browser test's bot, with its worker loops on (the scheduled broadcast is sent by them)."""
+    with ServedBot(redis_url, line, tmp_path, inline_scheduler=True) as bot:
+        bot.app.state.runtime.parts.scheduler.clock = lambda: at_local(12)  # noon: not in the quiet hours
         yield bot
 
 
-def checked_runner(bot: LoopingBot, name: str, side: str) -> PhoneRunner:
-    runner = PhoneRunner(bot)  # type: ignore[arg-type]
+def checked_runner(bot: ServedBot, name: str, side: str) -> PhoneRunner:
+    runner = PhoneRunner(bot)
     bot.line.state.set_profile(runner.user_id, name)
     runner.act("follow", follow={"isUnblocked": False})
     for label in ("1分チェックを始める", side, "張り", "どれも当てはまらない", "走った後"):
@@ -98,17 +67,12 @@ def add_owner(redis_url: str) -> None:
 
 
 def test_an_owner_finds_a_runner_writes_to_them_and_schedules_a_segment_message(
-        browser: Browser, served: LoopingBot, redis_url: str) -> None:
+        browser: Browser, served: ServedBot, redis_url: str) -> None:
     add_owner(redis_url)
     tanaka = checked_runner(served, "田中 花子", "膝裏の外側")
     suzuki = checked_runner(served, "鈴木 一郎", "膝裏の内側")
     sato = checked_runner(served, "佐藤 美咲", "膝裏の外側")
-    context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP")  # a tablet
-    context.set_default_timeout(TIMEOUT_MS)
-    page: Page = context.new_page()
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    DOCS.mkdir(exist_ok=True)
+    context, page, requested = tablet(browser)
 
     log_in_as_the_owner(page, served)
     find_by_name_and_read(page, tanaka)
@@ -116,12 +80,10 @@ def test_an_owner_finds_a_runner_writes_to_them_and_schedules_a_segment_message(
     schedule_a_segment_message(page, served, to=[tanaka, sato], not_to=[suzuki])
     look_at_the_staff_page(page)
     context.close()
-    outside = [url for url in requested if urlsplit(url).scheme not in ("data", "blob")
-               and urlsplit(url).hostname != "127.0.0.1"]
-    assert requested and outside == [], f"a page reached beyond the app: {outside}"
+    assert_nothing_outside(requested)
 
 
-def log_in_as_the_owner(page: Page, served: LoopingBot) -> None:
+def log_in_as_the_owner(page: Page, served: ServedBot) -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{served.base_url}/admin/friends")
@@ -165,7 +127,7 @@ def write_to_them(page: Page, runner: PhoneRunner) -> None:
     page.screenshot(path=str(DOCS / "admin-friend.png"), full_page=True)
 
 
-def schedule_a_segment_message(page: Page, served: LoopingBot, *, to: list[PhoneRunner],
+def schedule_a_segment_message(page: Page, served: ServedBot, *, to: list[PhoneRunner],
                                not_to: list[PhoneRunner]) -> None:
     from playwright.sync_api import expect
 
@@ -185,7 +147,7 @@ def schedule_a_segment_message(page: Page, served: LoopingBot, *, to: list[Phone
     expect(page.locator(".broadcast-row")).to_contain_text("予約中")
     assert not [r for r in served.line.state.requests if r.path.endswith("/multicast")]
 
-    served.parts.scheduler.clock = lambda: at_local(15, 1)  # 15:01: the worker loop sends it
+    served.app.state.runtime.parts.scheduler.clock = lambda: at_local(15, 1)  # 15:01: the worker loop sends it
     deadline = time.monotonic() + 15
     while not [r for r in served.line.state.requests if r.path.endswith("/multicast")]:
         assert time.monotonic() < deadline, "the scheduled broadcast was not sent"

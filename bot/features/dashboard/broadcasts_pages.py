@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,6 +33,7 @@ from flows.render import Renderer
 from flows.state import ConversationState
 
 router = APIRouter(include_in_schema=False)
+CHECK_INPUT = "本文(またはフローのメッセージ)と日時を確かめてください。"
 STATUS_JA = {"scheduled": "予約中", "sending": "送信中", "sent": "送信済み", "partly_sent": "一部未送信",
              "cancelled": "取消"}
 
@@ -85,44 +87,58 @@ async def broadcast_page(request: Request) -> Response:
     return await _render(request, require_owner(request))
 
 
-async def _posted(request: Request, session: Session) -> tuple[dict[str, str], list[str], list[str]]:
-    """The form, with its repeated checkboxes (tags to include and to leave out)."""
+@dataclass(slots=True)
+class Posted:
+    """A posted compose form: its fields, the tags to include and leave out, and the API request it makes
+    (``None`` when something is missing or wrong)."""
+
+    request: Request
+    session: Session
+    form: dict[str, str]
+    tags: list[str]
+    without: list[str]
+    body: SegmentRequest | None
+
+    async def again(self, **extra: Any) -> Response:
+        """The page with this form filled in as it was sent."""
+        return await _render(self.request, self.session, form=self.form, tags=self.tags, without=self.without,
+                             **extra)
+
+
+async def _posted(request: Request) -> Posted:
+    session = require_owner(request)
     lists = await read_form_lists(request, session)
     form = {k: v[0] for k, v in lists.items()}
-    return form, lists.get("tag", [])[:10], lists.get("not", [])[:10]
+    tags, without = lists.get("tag", [])[:10], lists.get("not", [])[:10]
+    try:
+        body: SegmentRequest | None = request_from(parts_of(request), form, tags, without)
+    except (ValueError, ValidationError):
+        body = None
+    return Posted(request, session, form, tags, without, body)
 
 
 @router.post("/admin/broadcasts/preview")
 async def broadcast_preview(request: Request) -> Response:
-    session = require_owner(request)
-    form, tags, without = await _posted(request, session)
-    parts = parts_of(request)
-    try:
-        body = request_from(parts, form, tags, without)
-    except (ValueError, ValidationError):
-        return await _render(request, session, form=form, tags=tags, without=without,
-                             error="本文(またはフローのメッセージ)と日時を確かめてください。")
-    counted = await dry_run(parts, body)
-    bubbles = [preview.bubble(m) for m in body.line_messages()]
-    return await _render(request, session, form=form, tags=tags, without=without, counted=counted,
-                         bubbles=bubbles, confirm=True)
+    posted = await _posted(request)
+    if posted.body is None:
+        return await posted.again(error=CHECK_INPUT)
+    counted = await dry_run(parts_of(request), posted.body)
+    return await posted.again(counted=counted, bubbles=[preview.bubble(m) for m in posted.body.line_messages()],
+                              confirm=True)
 
 
 @router.post("/admin/broadcasts/send")
 async def broadcast_send(request: Request) -> Response:
-    session = require_owner(request)
-    form, tags, without = await _posted(request, session)
+    posted = await _posted(request)
+    if posted.body is None:
+        return await posted.again(error=CHECK_INPUT)
     parts = parts_of(request)
     try:
-        done = await submit(parts, request_from(parts, form, tags, without), by=session.actor)
-    except BroadcastRefused as refused:  # first: it is a ValueError too
-        return await _render(request, session, form=form, tags=tags, without=without,
-                             error=refused.detail.get("message", "送信できませんでした。"))
-    except (ValueError, ValidationError):
-        return await _render(request, session, form=form, tags=tags, without=without,
-                             error="本文(またはフローのメッセージ)と日時を確かめてください。")
+        done = await submit(parts, posted.body, by=posted.session.actor)
+    except BroadcastRefused as refused:
+        return await posted.again(error=refused.detail.get("message") or CHECK_INPUT)
     did = "broadcast_scheduled" if done.status == "scheduled" else "broadcast_sent"
-    await parts.need(StaffAccounts).record(session.actor, did, "配信", done.summary[:40])
+    await parts.need(StaffAccounts).record(posted.session.actor, did, "配信", done.summary[:40])
     return back("/admin/broadcasts", did)
 
 

@@ -6,6 +6,8 @@ the words of :class:`bot.web.staff_accounts.StaffProblem`; nothing staff typed t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -38,47 +40,37 @@ async def staff_list(request: Request) -> Response:
     return await _render(request, require_owner(request))
 
 
-@router.post("/admin/staff")
-async def staff_add(request: Request) -> Response:
+async def _change(request: Request, done: str,
+                  change: Callable[[StaffAccounts, Session, dict[str, str]], Awaitable[object]]) -> Response:
+    """An owner's change from a form: made, then back to the list; refused, the page says why."""
     session = require_owner(request)
     data = await read_form(request, session)
     try:
-        await parts_of(request).need(StaffAccounts).add(data.get("name", ""), data.get("password", ""),
-                                                        data.get("role", "staff"), session.actor)
+        await change(parts_of(request).need(StaffAccounts), session, data)
     except StaffProblem as problem:
         return await _render(request, session, error=str(problem), status=400)
-    return back("/admin/staff", "staff_added")
+    return back("/admin/staff", done)
+
+
+@router.post("/admin/staff")
+async def staff_add(request: Request) -> Response:
+    return await _change(request, "staff_added", lambda accounts, session, data: accounts.add(
+        data.get("name", ""), data.get("password", ""), data.get("role", "staff"), session.actor))
 
 
 @router.post("/admin/staff/{name}/password")
 async def staff_password(request: Request, name: str) -> Response:
-    session = require_owner(request)
-    data = await read_form(request, session)
-    try:
-        await parts_of(request).need(StaffAccounts).set_password(name, data.get("password", ""), session.actor)
-    except StaffProblem as problem:
-        return await _render(request, session, error=str(problem), status=400)
-    return back("/admin/staff", "password_set")
+    return await _change(request, "password_set", lambda accounts, session, data: accounts.set_password(
+        name, data.get("password", ""), session.actor))
 
 
 @router.post("/admin/staff/{name}/role")
 async def staff_role(request: Request, name: str) -> Response:
-    session = require_owner(request)
-    data = await read_form(request, session)
-    try:
-        await parts_of(request).need(StaffAccounts).set_role(name, data.get("role", ""), session.actor,
-                                                             me=session.staff or "")
-    except StaffProblem as problem:
-        return await _render(request, session, error=str(problem), status=400)
-    return back("/admin/staff", "role_set")
+    return await _change(request, "role_set", lambda accounts, session, data: accounts.set_role(
+        name, data.get("role", ""), session.actor, me=session.staff or ""))
 
 
 @router.post("/admin/staff/{name}/remove")
 async def staff_remove(request: Request, name: str) -> Response:
-    session = require_owner(request)
-    await read_form(request, session)
-    try:
-        await parts_of(request).need(StaffAccounts).remove(name, session.actor, me=session.staff or "")
-    except StaffProblem as problem:
-        return await _render(request, session, error=str(problem), status=400)
-    return back("/admin/staff", "staff_removed")
+    return await _change(request, "staff_removed", lambda accounts, session, data: accounts.remove(
+        name, session.actor, me=session.staff or ""))
