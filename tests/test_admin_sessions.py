@@ -133,3 +133,12 @@ def test_production_refuses_to_start_on_a_weak_secret(redis_url: str, setting: s
     with pytest.raises(RuntimeError, match=named) as refused_start:
         create_app(Settings(**values))  # type: ignore[arg-type]
     assert value not in str(refused_start.value).replace(named, "")
+
+
+def test_the_check_command_names_a_weak_staff_password_without_printing_it(redis_url: str) -> None:
+    from tests.test_ops_check import production, run_check
+
+    done = run_check(production(redis_url, ADMIN_STAFF_PASSWORDS="山田:yamada1,佐藤:sato-no-umi-2030"))
+    assert done.returncode == 1
+    assert "ADMIN_STAFF_PASSWORDS: the password of '山田' is too weak" in done.stdout
+    assert "佐藤" not in done.stdout and "yamada1" not in done.stdout
