@@ -194,3 +194,18 @@ async def test_ten_thousand_friends_list_search_and_filter_within_the_budget(bot
     best = {what: min(ms) for what, ms in timings.items()}
     print("server time, best of 5 (ms):", {k: round(v, 1) for k, v in best.items()})
     assert all(ms < 300 for ms in best.values()), best
+
+
+async def test_friends_from_before_the_index_are_added_once_with_their_names(bot: BotHarness) -> None:
+    import asyncio
+
+    redis = bot.runtime.store.redis
+    old = "U" + uuid.uuid4().hex
+    bot.line.state.set_profile(old, "古い 友だち")
+    ttl = bot.runtime.settings.runner_ttl_seconds
+    await redis.set(keys.state(old), json.dumps({"flow": "knee_back", "tags": ["friend"]}), ex=ttl - 3600)
+    await redis.sadd("lb:{tag:friend}", old)
+    await friends.backfill(bot.runtime.parts, asyncio.Event(), names_per_second=100)
+    seen = await redis.zscore(friends.SEEN, old)
+    assert seen is not None and abs(seen - (time.time() - 3600)) < 60, "last activity: an hour ago"
+    assert await redis.hget(friends.NAMES, old) == "古い 友だち"

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -76,6 +77,11 @@ def install(parts: Parts) -> None:
     parts.hooks.commit_stages.append(record_talk)
     parts.hooks.commit_stages.append(friends.NameFetcher(parts).stage)
     parts.hooks.forget.append(forget)
+
+    async def backfill_friends(stop: asyncio.Event) -> None:
+        await friends.backfill(parts, stop)
+
+    parts.hooks.loops.append(backfill_friends)
     broadcasts = parts.maybe(Broadcasts)
     if broadcasts is not None:  # each runner a broadcast reached sees it in their talk
         broadcasts.listeners.append(talk.broadcast_listener(redis, ttl))

@@ -7,6 +7,8 @@ Index (kept by a commit stage and the forget hook, never on the webhook's path):
 - ``lb:{friends}:blocked`` sorted set runner -> when they blocked us. Their data is deleted then (privacy), so
   staff see only that they blocked and when; adding us again takes them off it.
 Entries older than ``RUNNER_TTL_SECONDS`` (the runner's data expired) are dropped the first time a list is made.
+Friends from before this index existed are added once by a worker loop (:func:`backfill`): their last activity
+read from their state's remaining TTL (every stored event renews it), their names fetched slowly.
 
 Tags filter with the tag sets the follow-ups feature keeps (``lb:{tag:<tag>}``): all of ``with_tags``, none of
 ``without_tags``. Only the page's rows are then read in full (state, name, next booking).
@@ -15,6 +17,7 @@ Tags filter with the tag sets the follow-ups feature keeps (``lb:{tag:<tag>}``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -80,6 +83,37 @@ def fold(text: str) -> str:
     return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in folded).replace(" ", "")
 
 
+async def backfill(parts: Parts, stop: asyncio.Event, names_per_second: float = 5.0) -> None:
+    """A worker loop that runs until done: every runner tagged ``friend`` is in the index."""
+    redis, ttl = parts.store.redis, parts.settings.runner_ttl_seconds
+    while not stop.is_set():
+        try:
+            known = set(await redis.zrange(SEEN, 0, -1))
+            missing = [str(u) for u in await redis.smembers(tag_key("friend")) if u not in known]
+            for start in range(0, len(missing), 500):
+                chunk = missing[start:start + 500]
+                async with redis.pipeline(transaction=False) as pipe:
+                    for user_id in chunk:
+                        pipe.ttl(keys.state(user_id))
+                    left = await pipe.execute()
+                now = time.time()
+                seen = {u: now - (ttl - int(t)) for u, t in zip(chunk, left, strict=True) if int(t) > 0}
+                if seen:
+                    await redis.zadd(SEEN, seen, nx=True)  # nx: a runner who acted meanwhile keeps that time
+            fetcher = NameFetcher(parts)
+            for user_id in missing:
+                if stop.is_set():
+                    return
+                if not await redis.hexists(NAMES, user_id):
+                    await fetcher.fetch(user_id)
+                    await asyncio.sleep(1 / names_per_second)
+            return
+        except Exception as exc:  # Redis away at start-up: try again shortly
+            log.warning("friend index backfill failed; retrying", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=30)
+
+
 class NameFetcher:
     """Asks LINE for a friend's display name in the background, once per runner (the consumer never waits)."""
 
@@ -99,13 +133,13 @@ class NameFetcher:
         async def then(replies: list[Any]) -> None:
             if not replies[1] and user_id not in self._busy:
                 self._busy.add(user_id)
-                task = asyncio.create_task(self._fetch(user_id))
+                task = asyncio.create_task(self.fetch(user_id))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
         return then
 
-    async def _fetch(self, user_id: str) -> None:
+    async def fetch(self, user_id: str) -> None:
         try:
             name = await self.parts.profiles.display_name(user_id)
             redis = self.parts.store.redis
