@@ -23,7 +23,7 @@ from bot.features.dashboard import preview
 from bot.features.dashboard.auth import Session
 from bot.features.dashboard.friends_pages import known_tags
 from bot.features.dashboard.labels import tag_label
-from bot.features.dashboard.views import back, page, read_form, read_form_lists, require_owner
+from bot.features.dashboard.views import back, page, read_form, read_form_lists, require_followups, require_owner
 from bot.features.followups.api import SegmentRequest, dry_run, submit
 from bot.features.followups.broadcasts import BroadcastRefused, Broadcasts
 from bot.features.followups.staff_tags import STAFF_TAGS
@@ -84,7 +84,9 @@ async def _render(request: Request, session: Session, *, form: dict[str, str] | 
 
 @router.get("/admin/broadcasts")
 async def broadcast_page(request: Request) -> Response:
-    return await _render(request, require_owner(request))
+    session = require_owner(request)
+    require_followups(request)
+    return await _render(request, session)
 
 
 @dataclass(slots=True)
@@ -107,6 +109,7 @@ class Posted:
 
 async def _posted(request: Request) -> Posted:
     session = require_owner(request)
+    require_followups(request)
     lists = await read_form_lists(request, session)
     form = {k: v[0] for k, v in lists.items()}
     tags, without = lists.get("tag", [])[:10], lists.get("not", [])[:10]
@@ -145,6 +148,7 @@ async def broadcast_send(request: Request) -> Response:
 @router.post("/admin/broadcasts/{broadcast_id}/cancel")
 async def broadcast_cancel(request: Request, broadcast_id: str) -> Response:
     session = require_owner(request)
+    require_followups(request)
     await read_form(request, session)
     parts = parts_of(request)
     cancelled = await parts.need(Broadcasts).cancel(broadcast_id)

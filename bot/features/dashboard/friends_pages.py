@@ -19,7 +19,7 @@ from bot.extension import Parts
 from bot.features.booking.service import BookingService
 from bot.features.dashboard import friends, handoff, inbox, talk
 from bot.features.dashboard.labels import CODE_TAGS, tag_label
-from bot.features.dashboard.views import back, page, read_form, require_staff
+from bot.features.dashboard.views import back, page, read_form, require_followups, require_staff
 from bot.features.followups.staff_tags import PROTECTED, STAFF_TAGS, TagRefused, queue_change, staff_tag
 from bot.features.followups.users import user_view
 from bot.web.parts import parts_of
@@ -104,6 +104,7 @@ async def friend_message(request: Request, user_id: str) -> Response:
 @router.post("/admin/friends/{user_id}/tags")
 async def friend_tags(request: Request, user_id: str) -> Response:
     session = require_staff(request)
+    require_followups(request)
     data = await read_form(request, session)
     parts = parts_of(request)
     url = f"/admin/friends/{quote(user_id)}"

@@ -20,6 +20,7 @@ from bot.extension import Parts
 from bot.features.booking.service import BookingService
 from bot.features.dashboard import auth
 from bot.features.dashboard.auth import Session
+from bot.features.followups.broadcasts import Broadcasts
 from bot.web.bodies import read_capped
 from bot.web.parts import parts_of
 
@@ -99,12 +100,22 @@ def page(request: Request, name: str, session: Session, **context: Any) -> HTMLR
     parts = parts_of(request)
     tz = parts.clinic.tz
     context.update(staff=session.staff, owner=session.owner, csrf=auth.csrf_token(request, session),
-                   booking_on=booking_on(parts),
+                   booking_on=booking_on(parts), followups_on=followups_on(parts),
                    notice=NOTICES.get(request.query_params.get("done", "")),
                    when=lambda ts: format_when(ts, tz), short=short_id)
     response = templates.TemplateResponse(request, name, context)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def followups_on(parts: Parts) -> bool:
+    """Whether the follow-ups feature (tags, broadcasts) is switched on: 配信 and tag changes need it."""
+    return parts.maybe(Broadcasts) is not None
+
+
+def require_followups(request: Request) -> None:
+    if not followups_on(parts_of(request)):
+        raise HTTPException(status_code=404, detail="the follow-ups feature is switched off")
 
 
 def booking_on(parts: Parts) -> bool:
