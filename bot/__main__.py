@@ -27,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     richmenu = commands.add_parser("richmenu", help="draw the rich menu and make it the default (idempotent)")
     richmenu.add_argument("--dry-run", nargs="?", const="richmenu.png", default=None, metavar="PATH",
                           help="only write the PNG (default richmenu.png); LINE is not called")
+    from bot.web.staff_cli import add_parser as add_staff_parser
+
+    add_staff_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -40,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.ops.check import run_check
 
         return run_check(load_settings())
+    if args.command == "staff":
+        from bot.web.staff_cli import run_staff
+
+        return asyncio.run(run_staff(load_settings(), args))
     if args.command == "richmenu":
         from pathlib import Path
 

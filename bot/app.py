@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from linebot.v3 import SignatureValidator
 
 from bot.config.settings import Settings, load_settings
+from bot.config.strength import weak_secrets
 from bot.extension import Parts
 from bot.local.mount import mount_standin
 from bot.ops.logs import configure_logging
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       secrets=settings.secrets_for_logs())
     if settings.production and settings.missing_for_production():
         raise RuntimeError(f"production needs {', '.join(settings.missing_for_production())}")
+    if settings.production and weak_secrets(settings):  # the same rules `python -m bot check` applies
+        raise RuntimeError("production refuses weak secrets: " + "; ".join(weak_secrets(settings)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -31,7 +31,7 @@ from tests.standin_server import StandinServer
 from tests.test_simulator import free_port
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 DOCS = screenshot_dir()
 
@@ -39,9 +39,10 @@ DOCS = screenshot_dir()
 class ServedBot:
     """``bot.app`` under uvicorn in a thread, with the booking clock set to the tests' Monday."""
 
-    def __init__(self, redis_url: str, line: StandinServer, folder: Path, clinic: Path | None = None) -> None:
+    def __init__(self, redis_url: str, line: StandinServer, folder: Path, clinic: Path | None = None,
+                 **overrides: Any) -> None:
         settings = make_settings(redis_url, line, clinic_config=clinic or write_clinic(folder),
-                                 inline_scheduler=False)
+                                 **{"inline_scheduler": False, **overrides})
         self.app = create_app(settings)
         self.port = free_port()
         self.line = line
@@ -118,12 +119,7 @@ def served(redis_url: str, line: StandinServer, tmp_path: Path) -> Iterator[Serv
 def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browser, served: ServedBot) -> None:
     runner = PhoneRunner(served)
     book_in_the_chat_and_ask_something(runner)
-    context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP")  # a tablet
-    context.set_default_timeout(TIMEOUT_MS)
-    page: Page = context.new_page()
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    DOCS.mkdir(exist_ok=True)
+    context, page, requested = tablet(browser)
 
     log_in_after_a_wrong_token(page, served.base_url)
     confirm_the_booking(page, runner)
@@ -131,6 +127,21 @@ def test_staff_log_in_confirm_a_chat_booking_and_answer_a_runner(browser: Browse
     look_at_the_funnel_and_the_content(page)
     log_out(page, served.base_url)
     context.close()
+    assert_nothing_outside(requested)
+
+
+def tablet(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
+    """A tablet-sized page, and the list of every URL it requests."""
+    context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    DOCS.mkdir(exist_ok=True)
+    return context, page, requested
+
+
+def assert_nothing_outside(requested: list[str]) -> None:
     outside = [url for url in requested if urlsplit(url).scheme not in ("data", "blob")
                and urlsplit(url).hostname != "127.0.0.1"]
     assert requested and outside == [], f"a page reached beyond the app: {outside}"

@@ -150,3 +150,20 @@ async def test_a_feature_that_is_switched_off_installs_nothing(redis_url: str, l
         assert hooks.commit_stages == [] and hooks.after_commit == []
         assert bot.runtime.router.event_types() == {"follow", "unfollow", "message", "postback",
                                                     "videoPlayComplete", "join"}
+
+
+async def test_without_follow_ups_the_dashboard_offers_no_broadcasts_and_no_tag_changes(
+        redis_url: str, line: StandinServer) -> None:
+    from tests.admin_helpers import HTML, form_on, login
+
+    async with BotHarness.running(redis_url=redis_url, line=line, disabled_features="followups") as bot:
+        runner = bot.runner()
+        await runner.follow()
+        await login(bot, "院長")
+        friend = await bot.client.get(f"/admin/friends/{runner.user_id}", headers=HTML)
+        assert friend.status_code == 200 and "タグを追加" not in friend.text and 'href="/admin/broadcasts"' not in \
+            friend.text
+        assert (await bot.client.get("/admin/broadcasts", headers=HTML)).status_code == 404
+        csrf = await form_on(bot, "/admin/friends")
+        tagged = await bot.client.post(f"/admin/friends/{runner.user_id}/tags", data={"csrf": csrf, "add": "x"})
+        assert tagged.status_code == 404

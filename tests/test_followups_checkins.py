@@ -125,7 +125,7 @@ async def test_worse_with_a_warning_sign_is_sent_to_a_doctor_without_a_sales_pus
     assert "整形外科" in runner.texts(doctor)
     assert not [a for m in doctor for a in actions_in(m)]  # no booking button, no sales push
     view = await staff_view(bot, runner.user_id)
-    assert "red_flag" in view["tags"] and view["answers"]["checkin"] == "worse"
+    assert "red_flag" in view["tags"] and view["answer_values"]["checkin"] == "worse"
 
 
 async def test_worse_without_warning_signs_gets_gentler_care_and_a_booking_offer(bot: BotHarness) -> None:

@@ -26,10 +26,12 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config.settings import ROOT
-from tests.harness import ADMIN, SECRET, TOKEN
+from tests.harness import SECRET, TOKEN
 from tests.standin_server import StandinServer
 
 VENV_BIN = str(Path(sys.executable).parent)
+#: Production refuses a weak admin token (the test harness's is one).
+STRONG_ADMIN = "x7Qp2LmN9vR4sT8wY1zA6bC3dE5fG0hJ"
 
 
 def final_stage() -> list[str]:
@@ -79,7 +81,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def secrets_env(redis_url: str, line: StandinServer) -> dict[str, str]:
-    return {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "ADMIN_TOKEN": ADMIN,
+    return {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "ADMIN_TOKEN": STRONG_ADMIN,
             "REDIS_URL": redis_url, "LINE_API_BASE_URL": line.base_url,
             "PYTHONPATH": str(ROOT)}  # stands in for `pip install .` in the build stage
 

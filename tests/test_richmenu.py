@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.config.settings import ROOT
 from bot.delivery.line_client import LineClient
-from bot.ops.richmenu import BUTTONS, HEIGHT, MAX_IMAGE_BYTES, MENU_NAME, WIDTH, publish, run_richmenu
+from bot.ops.richmenu import HEIGHT, MAX_IMAGE_BYTES, MENU_NAME, MENUS, WIDTH, publish, run_richmenu
 from tests.harness import make_settings
 from tests.standin_server import StandinServer
 
@@ -31,6 +31,7 @@ def test_dry_run_writes_a_2500x1686_png_under_1mb_without_calling_line(tmp_path:
                           env={"PATH": "/usr/bin:/bin", "LINE_API_BASE_URL": "http://127.0.0.1:9"})
     assert done.returncode == 0, done.stderr
     assert target.stat().st_size < MAX_IMAGE_BYTES
+    assert (tmp_path / "menu-booked.png").stat().st_size < MAX_IMAGE_BYTES, "each segment menu is drawn too"
     with Image.open(target) as image:
         assert image.format == "PNG"
         assert image.size == (2500, 1686)
@@ -39,8 +40,10 @@ def test_dry_run_writes_a_2500x1686_png_under_1mb_without_calling_line(tmp_path:
 async def test_publishing_creates_uploads_and_sets_the_default_with_six_areas(line: StandinServer) -> None:
     assert await run_richmenu(make_settings(None, line), dry_run=None) == 0
 
-    [menu] = line.state.rich_menus
+    menu, booked = line.state.rich_menus
     assert line.state.default_rich_menu_id == menu.rich_menu_id
+    assert booked.body["name"] == "seitai-bot:booked" and booked.image is not None
+    assert booked.body["areas"][0]["action"]["text"] == "予約確認", "a booked runner's menu starts with 予約確認"
     assert menu.body["name"] == MENU_NAME
     assert menu.body["size"] == {"width": WIDTH, "height": HEIGHT}
     assert menu.content_type == "image/png" and menu.image is not None
@@ -72,14 +75,16 @@ async def test_rerunning_replaces_our_menu_and_leaves_others_alone(line: Standin
 
     assert first != second
     names = sorted(m.body["name"] for m in line.state.rich_menus)
-    assert names == sorted(["campaign", MENU_NAME]), "menus must not pile up"
-    assert {m.rich_menu_id for m in line.state.rich_menus} == {foreign, second}
+    assert names == sorted(["campaign", MENU_NAME, "seitai-bot:booked"]), "menus must not pile up"
+    assert foreign in {m.rich_menu_id for m in line.state.rich_menus}
+    assert second in {m.rich_menu_id for m in line.state.rich_menus}
 
 
 async def test_a_refused_image_keeps_the_old_default_and_removes_the_half_made_menu(line: StandinServer) -> None:
     settings = make_settings(None, line)
     assert await run_richmenu(settings, dry_run=None) == 0
     before = line.state.default_rich_menu_id
+    menus_before = [m.rich_menu_id for m in line.state.rich_menus]
     client = LineClient(access_token=settings.access_token(), base_url=line.base_url)
     await client.start()
     try:
@@ -89,14 +94,14 @@ async def test_a_refused_image_keeps_the_old_default_and_removes_the_half_made_m
         await client.close()
     assert refused.value.status == 400
     assert line.state.default_rich_menu_id == before
-    assert [m.rich_menu_id for m in line.state.rich_menus] == [before]
+    assert [m.rich_menu_id for m in line.state.rich_menus] == menus_before
 
 
 def test_every_area_sends_a_word_the_flows_understand() -> None:
     flow = yaml.safe_load((ROOT / "flows" / "knee_back.yaml").read_text(encoding="utf-8"))
     words = {w for entry in flow["keywords"] for w in entry["words"]}
     booking_words = {"予約確認"}  # booking's own keyword (bot/booking); not in the knee-back flow
-    missing = {b.text for b in BUTTONS} - words - booking_words
+    missing = {b.text for menu in MENUS for b in menu.buttons} - words - booking_words
     assert missing == set()
 
 

@@ -11,7 +11,6 @@ import uuid
 
 from bot.features.simulator.richmenu import menu_for
 from bot.local.line_standin import StandinState
-from bot.local.line_standin.records import LineApiError
 from bot.ops.richmenu import BUTTONS, menu_definition, menu_request
 
 RUNNER = "U" + uuid.uuid4().hex
@@ -49,24 +48,11 @@ def test_a_published_default_menu_is_drawn_from_its_uploaded_picture() -> None:
     assert [a["action"]["text"] for a in menu["areas"]] == [b.text for b in BUTTONS]
 
 
-class PerUserMenus(StandinState):
-    """A stand-in keeping per-user links (per-segment menus), answering like LINE's getRichMenuIdOfUser."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: dict[str, str] = {}
-
-    def rich_menu_id_of_user(self, user_id: str) -> str:
-        if user_id not in self.links:
-            raise LineApiError(404, "the user has no rich menu")
-        return self.links[user_id]
-
-
 def test_a_menu_linked_to_the_runner_wins_over_the_default_and_others_keep_the_default() -> None:
-    state = PerUserMenus()
+    state = StandinState()
     default_id, segment_id = published(state), published(state, "seitai-bot:booked")
     state.set_default_rich_menu(default_id)
-    state.links[RUNNER] = segment_id
+    state.link_rich_menu(RUNNER, segment_id)
     assert (menu_for(state, RUNNER)["source"], menu_for(state, RUNNER)["richMenuId"]) == ("linked", segment_id)
     other = "U" + uuid.uuid4().hex
     assert (menu_for(state, other)["source"], menu_for(state, other)["richMenuId"]) == ("default", default_id)

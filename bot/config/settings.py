@@ -29,8 +29,11 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = None
     admin_token: SecretStr | None = None
-    #: Optional per-staff logins for the dashboard: "山田:password,佐藤:password" (the token works too).
+    #: Per-staff logins from before accounts lived in Redis: "山田:password,佐藤:password". Imported once as
+    #: accounts with the role staff (hashed); from then on the dashboard or `python -m bot staff` manages them.
     admin_staff_passwords: SecretStr | None = None
+    #: Keys the dashboard's session cookies and CSRF tokens; unset: generated once and kept in Redis.
+    session_secret: SecretStr | None = None
     #: While staff answer a runner by hand the bot keeps quiet for them; it resumes after this many minutes.
     admin_handoff_minutes: int = Field(default=30, ge=1, le=24 * 60)
     clinic_config: Path = ROOT / "clinic.yaml"
@@ -117,6 +120,8 @@ class Settings(BaseSettings):
         if self.admin_staff_passwords is not None:  # "name:password,…": the passwords (and the raw value)
             raw = self.admin_staff_passwords.get_secret_value()
             values += [raw, *(pair.partition(":")[2].strip() for pair in raw.split(","))]
+        if self.session_secret is not None:
+            values.append(self.session_secret.get_secret_value())
         return [v for v in values if v]
 
     def missing_for_production(self) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config.clinic import ConfigError, load_clinic
 from bot.config.settings import Settings
+from bot.config.strength import weak_secrets
 from bot.plugins import FEATURES
 from bot.runtime import action_registries
 from flows.loader import FlowError, load_flows
@@ -39,17 +40,9 @@ def run_check(settings: Settings) -> int:
     return 1 if problems else 0
 
 
-#: An ADMIN_TOKEN shorter than this can be guessed; `python -c "import secrets; print(secrets.token_urlsafe(32))"`.
-MIN_ADMIN_TOKEN = 24
-
-
 def _weak_secrets(settings: Settings) -> list[str]:
-    """Production only: the staff token must be long and random, and LINE must be reached over https."""
-    found: list[str] = []
-    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    if token and (len(token) < MIN_ADMIN_TOKEN or len(set(token)) < 8):
-        found.append(f"ADMIN_TOKEN is too weak: use at least {MIN_ADMIN_TOKEN} random characters "
-                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    """Production only: every secret strong (the app refuses to start otherwise), LINE reached over https."""
+    found = weak_secrets(settings)
     if not settings.api_base_url().startswith("https://"):
         found.append("LINE_API_BASE_URL is not https: in production it must be LINE's API (https://api.line.me)")
     return found

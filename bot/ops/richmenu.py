@@ -1,4 +1,9 @@
-"""``python -m bot richmenu``: draw the clinic's rich menu, publish it through LINE's API, make it the default.
+"""``python -m bot richmenu``: draw the clinic's rich menus, publish them through LINE's API, make the main one
+the default.
+
+Menus per segment: a runner whose tags match a segment menu (:data:`MENUS`, first match wins: a runner with a
+booking sees 「予約確認」 first) is linked to it with LINE's per-user link API by the follow-ups feature, which
+finds the published menus by name; everyone else sees the default.
 
 Why from code: the menu's areas must send exactly the words the flows understand (``flows/*.yaml``
 keywords), and a menu drawn by hand in the OA Manager drifts from them. Re-running is safe: the new menu is
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,37 @@ BUTTONS: tuple[Button, ...] = (
     Button("料金・アクセス", "料金と行き方", "料金"),
     Button("スタッフに相談", "人に質問する", "スタッフ"),
 )
+#: A runner with a booking: what they come back for first.
+BOOKED_BUTTONS: tuple[Button, ...] = (
+    Button("予約確認", "日時・持ち物の確認", "予約確認"),
+    Button("予約変更", "日時の変更・取消", "予約変更"),
+    Button("料金・アクセス", "料金と行き方", "料金"),
+    Button("動画", "セルフケア動画", "動画"),
+    Button("症状チェック", "1分でわかる原因", "症状チェック"),
+    Button("スタッフに相談", "人に質問する", "スタッフ"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """One published menu: its name on LINE, the tag that selects it (None: the default) and its buttons."""
+
+    name: str
+    tag: str | None
+    buttons: tuple[Button, ...]
+
+
+#: The default first; then segment menus, the first whose tag a runner has is theirs.
+MENUS: tuple[Menu, ...] = (
+    Menu(MENU_NAME, None, BUTTONS),
+    Menu("seitai-bot:booked", "booked", BOOKED_BUTTONS),
+)
+
+
+def menu_for(tags: Iterable[str], menus: Sequence[Menu] = MENUS) -> Menu:
+    """The menu a runner with ``tags`` should see."""
+    held = set(tags)
+    return next((m for m in menus if m.tag is not None and m.tag in held), menus[0])
 
 
 def font_path() -> Path:
@@ -77,14 +113,14 @@ def _bounds(index: int) -> dict[str, int]:
     return {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
 
 
-def menu_request(buttons: Sequence[Button] = BUTTONS) -> dict[str, Any]:
+def menu_request(buttons: Sequence[Button] = BUTTONS, name: str = MENU_NAME) -> dict[str, Any]:
     """The RichMenuRequest body: one message action per area, in drawing order."""
     if len(buttons) != COLUMNS * ROWS:
         raise ValueError(f"the menu has {COLUMNS * ROWS} areas, got {len(buttons)} buttons")
     return {
         "size": {"width": WIDTH, "height": HEIGHT},
         "selected": True,
-        "name": MENU_NAME,
+        "name": name,
         "chatBarText": CHAT_BAR_TEXT,
         "areas": [
             {"bounds": _bounds(i), "action": {"type": "message", "label": b.label, "text": b.text}}
@@ -130,20 +166,25 @@ def draw_menu(buttons: Sequence[Button] = BUTTONS) -> bytes:
     return data
 
 
-async def publish(line: LineClient, image: bytes, buttons: Sequence[Button] = BUTTONS) -> tuple[str, list[str]]:
-    """Create the menu, upload its image, make it the default, then delete our older menus.
+async def publish(line: LineClient, image: bytes, buttons: Sequence[Button] = BUTTONS, *, name: str = MENU_NAME,
+                  default: bool = True) -> tuple[str, list[str]]:
+    """Create a menu, upload its image, make it the default (the main one), then delete our older menus of
+    that name.
 
     Returns the new menu's id and the ids deleted. The order is what makes a re-run safe: if anything fails
-    before the switch, the old default stays in place (and the half-made new menu is removed).
+    before the switch, the old default stays in place (and the half-made new menu is removed). Runners linked
+    to a deleted segment menu see the default until the follow-ups feature links them to the new one (it
+    looks the menus up by name every few minutes).
     """
     api = line.api
     listed = await api.get_rich_menu_list()
-    ours_before = [m.rich_menu_id for m in listed.richmenus if m.name == MENU_NAME]
-    created = await api.create_rich_menu(RichMenuRequest.from_dict(menu_request(buttons)))
+    ours_before = [m.rich_menu_id for m in listed.richmenus if m.name == name]
+    created = await api.create_rich_menu(RichMenuRequest.from_dict(menu_request(buttons, name)))
     new_id = str(created.rich_menu_id)
     try:
         await line.blob_api().set_rich_menu_image(new_id, image, _headers={"Content-Type": "image/png"})
-        await api.set_default_rich_menu(new_id)
+        if default:
+            await api.set_default_rich_menu(new_id)
     except Exception:
         await api.delete_rich_menu(new_id)
         raise
@@ -154,11 +195,14 @@ async def publish(line: LineClient, image: bytes, buttons: Sequence[Button] = BU
 
 
 async def run_richmenu(settings: Settings, dry_run: Path | None) -> int:
-    """The command: ``dry_run`` writes the PNG there and stops; otherwise publish to LINE."""
-    image = draw_menu()
+    """The command: ``dry_run`` writes the main menu's PNG there (and each segment menu's beside it) and
+    stops; otherwise publish every menu to LINE."""
     if dry_run is not None:
-        dry_run.write_bytes(image)
-        print(f"wrote {dry_run} ({WIDTH}x{HEIGHT}, {len(image)} bytes); LINE was not called")
+        for menu in MENUS:
+            image = draw_menu(menu.buttons)
+            target = dry_run if menu.tag is None else dry_run.with_stem(f"{dry_run.stem}-{menu.tag}")
+            target.write_bytes(image)
+            print(f"wrote {target} ({WIDTH}x{HEIGHT}, {len(image)} bytes); LINE was not called")
         return 0
     if settings.local_mode:  # the running local bot's built-in stand-in: the simulator shows the menu
         print(f"local mode: publishing to the built-in LINE stand-in at {settings.api_base_url()}")
@@ -166,7 +210,8 @@ async def run_richmenu(settings: Settings, dry_run: Path | None) -> int:
                       data_base_url=settings.api_data_base_url(), timeout_s=settings.line_api_timeout_s)
     await line.start()
     try:
-        new_id, replaced = await publish(line, image)
+        published = [await publish(line, draw_menu(m.buttons), m.buttons, name=m.name, default=m.tag is None)
+                     for m in MENUS]
     except ApiException as exc:
         print(f"error: LINE refused the rich menu (HTTP {exc.status}: {exc.reason}); nothing was changed")
         return 1
@@ -175,5 +220,8 @@ async def run_richmenu(settings: Settings, dry_run: Path | None) -> int:
         return 1
     finally:
         await line.close()
-    print(f"rich menu {new_id} is now the default ({len(replaced)} older menu(s) of ours deleted)")
+    (new_id, _), *segments = published
+    replaced = sum(len(old) for _, old in published)
+    print(f"rich menu {new_id} is now the default; {len(segments)} segment menu(s) published "
+          f"({', '.join(m.name for m in MENUS if m.tag)}); {replaced} older menu(s) of ours deleted")
     return 0

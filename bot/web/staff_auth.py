@@ -14,10 +14,15 @@ from fastapi import Header, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from bot.web.bodies import read_capped, replay
+
 LOCAL_ADMIN_TOKEN = "local"
+#: The largest JSON body the staff API reads (a segment message is a few kilobytes).
+MAX_API_BODY_BYTES = 256 * 1024
 
 _ERRORS = {
     400: "The body could not be read as JSON text.",
+    413: "The body is larger than the staff API reads.",
     401: "No admin token, or a wrong one (`Authorization: Bearer <ADMIN_TOKEN>`).",
     404: "No such booking or runner.",
     409: "The request conflicts with the current state (a cancelled booking; quiet hours).",
@@ -58,10 +63,11 @@ async def require_admin(request: Request, authorization: str | None = Header(def
 
 
 class StaffRoute(APIRoute):
-    """A staff route that checks the token before FastAPI reads the body.
+    """A staff route that checks the token before FastAPI reads the body, and reads it with a cap.
 
     FastAPI parses a JSON body before it runs dependencies, so without this a stranger posting junk would get
-    400/422 describing the body instead of 401.
+    400/422 describing the body instead of 401. FastAPI would also read any body whole; here it is read once,
+    stopping at ``MAX_API_BODY_BYTES`` (413), and handed to FastAPI from memory.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -69,6 +75,9 @@ class StaffRoute(APIRoute):
 
         async def checked(request: Request) -> Response:
             await require_admin(request, request.headers.get("authorization"))
-            return await handler(request)
+            if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+                return await handler(request)
+            body = await read_capped(request, MAX_API_BODY_BYTES)
+            return await handler(Request(request.scope, replay(body, request.receive)))
 
         return checked

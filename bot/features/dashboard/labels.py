@@ -25,11 +25,15 @@ CODE_TAGS = {
     "opted_out": "配信停止中",
     "wants_staff": "スタッフ希望",
 }
+#: Tags staff add by hand (``staff:VIP``).
+STAFF_PREFIX = "staff:"
 #: Tags with a detail after the colon (``clicked:knee_back.outer``).
 PREFIXED = {"clicked": "動画をタップ", "watched": "動画を最後まで見た"}
 
 
 def tag_label(flows: FlowSet, tag: str) -> str:
+    if tag.startswith(STAFF_PREFIX):  # a label staff gave by hand is shown as they wrote it
+        return tag[len(STAFF_PREFIX):]
     if tag in CODE_TAGS:
         return CODE_TAGS[tag]
     for loaded in flows:

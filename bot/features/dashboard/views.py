@@ -20,6 +20,8 @@ from bot.extension import Parts
 from bot.features.booking.service import BookingService
 from bot.features.dashboard import auth
 from bot.features.dashboard.auth import Session
+from bot.features.followups.broadcasts import Broadcasts
+from bot.web.bodies import read_capped
 from bot.web.parts import parts_of
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +54,15 @@ NOTICES = {
     "missing": "予約が見つかりません。",
     "already": "すでにその状態です。",
     "late": "変更の締切を過ぎています。",
+    "tagged": "タグを変更しました(数秒で反映されます)。",
+    "tag_refused": "そのタグは変更できません(ブロック・削除済みのかた、または保護されたタグです)。",
+    "broadcast_sent": "配信を送信しました。",
+    "broadcast_scheduled": "配信を予約しました。指定の日時に送られます。",
+    "broadcast_cancelled": "配信の予約を取り消しました。",
+    "staff_added": "スタッフを追加しました。",
+    "staff_removed": "アカウントを削除しました。その人のログイン中の画面も閉じられます。",
+    "password_set": "パスワードを変更しました。以前のログインは終了します。",
+    "role_set": "役割を変更しました。次のログインから反映されます。",
 }
 
 
@@ -60,23 +71,36 @@ class LoginRequired(Exception):
 
 
 def require_staff(request: Request) -> Session:
+    """The logged-in session (loaded by the pages' router dependency, :func:`auth.load`)."""
     session = auth.current(request)
     if session is None or not session.logged_in:
         raise LoginRequired
     return session
 
 
+def require_owner(request: Request) -> Session:
+    """Only owners manage staff accounts and send broadcasts."""
+    session = require_staff(request)
+    if not session.owner:
+        raise HTTPException(status_code=403, detail="only an owner may do this")
+    return session
+
+
 async def read_form(request: Request, session: Session | None) -> dict[str, str]:
-    """The posted form, only with this session's CSRF token (and from this site, when the browser says)."""
+    """The posted form (first value of each field), only with this session's CSRF token."""
+    return {k: v[0] for k, v in (await read_form_lists(request, session)).items()}
+
+
+async def read_form_lists(request: Request, session: Session | None) -> dict[str, list[str]]:
+    """The posted form with every value of repeated fields (checkboxes), only with this session's CSRF token
+    (and from this site, when the browser says)."""
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}" and \
             origin.rstrip("/") != f"{request.headers.get('x-forwarded-proto', '')}://{request.url.netloc}":
         raise HTTPException(status_code=403, detail="cross-site form refused")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(status_code=413, detail="form too large")
-    data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-    if not auth.csrf_ok(request, session, data.get("csrf")):
+    body = await read_capped(request, MAX_FORM_BYTES)  # stops reading at the limit (a chunked body too)
+    data = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    if not auth.csrf_ok(request, session, (data.get("csrf") or [""])[0]):
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
     return data
 
@@ -84,12 +108,23 @@ async def read_form(request: Request, session: Session | None) -> dict[str, str]
 def page(request: Request, name: str, session: Session, **context: Any) -> HTMLResponse:
     parts = parts_of(request)
     tz = parts.clinic.tz
-    context.update(staff=session.staff, csrf=auth.csrf_token(request, session), booking_on=booking_on(parts),
+    context.update(staff=session.staff, owner=session.owner, csrf=auth.csrf_token(request, session),
+                   booking_on=booking_on(parts), followups_on=followups_on(parts),
                    notice=NOTICES.get(request.query_params.get("done", "")),
                    when=lambda ts: format_when(ts, tz), short=short_id)
     response = templates.TemplateResponse(request, name, context)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def followups_on(parts: Parts) -> bool:
+    """Whether the follow-ups feature (tags, broadcasts) is switched on: 配信 and tag changes need it."""
+    return parts.maybe(Broadcasts) is not None
+
+
+def require_followups(request: Request) -> None:
+    if not followups_on(parts_of(request)):
+        raise HTTPException(status_code=404, detail="the follow-ups feature is switched off")
 
 
 def booking_on(parts: Parts) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.extension import Parts
 from bot.features.booking.service import BookingService
+from bot.features.dashboard.labels import answer_labels, tag_label
 from bot.features.followups.optout import opted_out
 from bot.features.followups.schedule import KIND
 from bot.features.followups.tags import TagIndex
@@ -32,8 +33,12 @@ async def user_view(parts: Parts, user_id: str) -> dict[str, Any] | None:
         "user_id": user_id,
         "flow": state.flow or None,
         "step": state.step,
-        "answers": dict(state.answers),
+        # Staff read answers in the flow's own Japanese (question title → label tapped); the stored values
+        # stay beside them for scripts.
+        "answers": answer_labels(parts.flows, state.flow, state.answers),
+        "answer_values": dict(state.answers),
         "tags": list(state.tags),
+        "tag_labels": {tag: tag_label(parts.flows, tag) for tag in state.tags},
         "opted_out": held,
         "updated_at": state.updated_at,
         "bookings": await _bookings(parts, user_id),

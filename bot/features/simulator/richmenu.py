@@ -37,13 +37,6 @@ def menu_for(standin: StandinState, user_id: str | None) -> dict[str, Any]:
 
 
 def linked_menu_id(standin: StandinState, user_id: str | None) -> str | None:
-    """The menu linked to this runner (``POST /v2/bot/user/{userId}/richmenu/{richMenuId}``), if the stand-in
-    keeps per-user links (``rich_menu_id_of_user``, LINE's getRichMenuIdOfUser); ``None`` otherwise."""
-    lookup = getattr(standin, "rich_menu_id_of_user", None)
-    if lookup is None or user_id is None:
-        return None
-    try:
-        found = lookup(user_id)
-    except LineApiError:  # LINE answers 404 when no menu is linked to the user
-        return None
-    return str(found) if found else None
+    """The menu linked to this runner (``POST /v2/bot/user/{userId}/richmenu/{richMenuId}``: the per-segment
+    menus), or ``None`` when they see the default."""
+    return standin.linked_rich_menu_id(user_id) if user_id is not None else None

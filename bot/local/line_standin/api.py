@@ -1,4 +1,5 @@
-"""LINE's endpoints as rules: reply, push, multicast, the loading animation, quota, profiles, rich menus.
+"""LINE's endpoints as rules: reply, push, multicast, the loading animation, quota, profiles, rich menus
+(everyone's default and per user).
 
 Each rule does what LINE does with a call that passed the pipeline (:mod:`.calls`), on the state's rules;
 ``LINE_ROUTES`` lists them with LINE's method, path and the request schema the body is checked against.
@@ -128,6 +129,26 @@ def _default_menu(call: Call) -> Result:
     return 200, {"richMenuId": rich_menu_id}
 
 
+def _user_menu(call: Call) -> Result:
+    """The menu linked to one user; 404 when none is (the default does not count, as on LINE)."""
+    rich_menu_id = call.state.linked_rich_menu_id(call.param("userId"))
+    if rich_menu_id is None:
+        raise LineApiError(404, "the user has no richmenu")
+    return 200, {"richMenuId": rich_menu_id}
+
+
+def _bulk(call: Call, link: bool) -> Result:
+    """Up to 500 users at once; LINE answers 202 Accepted."""
+    users = [str(u) for u in call.json.get("userIds") or []]
+    _check_recipients(call, users)
+    for user_id in users:
+        if link:
+            call.state.link_rich_menu(user_id, str(call.json.get("richMenuId", "")))
+        else:
+            call.state.unlink_rich_menu(user_id)
+    return 202, {}
+
+
 def _ok(action: Callable[[Call], object]) -> Rule:
     """A rule that only acts (errors are raised by the state); LINE then answers 200 ``{}``."""
 
@@ -149,6 +170,8 @@ LINE_ROUTES: list[tuple[str, str, Rule, str | None]] = [
     ("POST", "/v2/bot/richmenu", lambda c: (200, {"richMenuId": c.state.create_rich_menu(c.json)}),
      "RichMenuRequest"),
     ("POST", "/v2/bot/richmenu/validate", lambda c: (200, {}), "RichMenuRequest"),
+    ("POST", "/v2/bot/richmenu/bulk/link", lambda c: _bulk(c, True), "RichMenuBulkLinkRequest"),
+    ("POST", "/v2/bot/richmenu/bulk/unlink", lambda c: _bulk(c, False), "RichMenuBulkUnlinkRequest"),
     ("GET", "/v2/bot/richmenu/list",
      lambda c: (200, {"richmenus": [m.to_json() for m in c.state.rich_menus]}), None),
     ("GET", "/v2/bot/richmenu/{richMenuId}", lambda c: (200, c.state.rich_menu(c.param("richMenuId")).to_json()),
@@ -161,4 +184,8 @@ LINE_ROUTES: list[tuple[str, str, Rule, str | None]] = [
      _ok(lambda c: c.state.set_default_rich_menu(c.param("richMenuId"))), None),
     ("GET", "/v2/bot/user/all/richmenu", _default_menu, None),
     ("DELETE", "/v2/bot/user/all/richmenu", _ok(lambda c: c.state.clear_default_rich_menu()), None),
+    ("POST", "/v2/bot/user/{userId}/richmenu/{richMenuId}",
+     _ok(lambda c: c.state.link_rich_menu(c.param("userId"), c.param("richMenuId"))), None),
+    ("GET", "/v2/bot/user/{userId}/richmenu", _user_menu, None),
+    ("DELETE", "/v2/bot/user/{userId}/richmenu", _ok(lambda c: c.state.unlink_rich_menu(c.param("userId"))), None),
 ]

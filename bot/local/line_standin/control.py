@@ -102,6 +102,11 @@ class StandinControl:
         rich_menu_id = self.state.default_rich_menu_id
         return {"richMenu": self.state.rich_menu(rich_menu_id).to_json() if rich_menu_id else None}
 
+    def user_rich_menu(self, user_id: str) -> dict[str, Any]:
+        """The menu one user's chat shows (linked to them, else the default), or null."""
+        rich_menu_id = self.state.rich_menu_shown_to(user_id)
+        return {"richMenu": self.state.rich_menu(rich_menu_id).to_json() if rich_menu_id else None}
+
     def rich_menu_image(self, rich_menu_id: str) -> Response:
         """A rich menu's image without auth, for the simulator's <img>."""
         menu = next((m for m in self.state.rich_menus if m.rich_menu_id == rich_menu_id), None)
@@ -128,6 +133,7 @@ def create_control_router(state: StandinState) -> APIRouter:
     router.add_api_route("/messages", control.list_messages, methods=["GET"])
     router.add_api_route("/events", control.poll_events, methods=["GET"])
     router.add_api_route("/richmenus/default", control.default_rich_menu, methods=["GET"])
+    router.add_api_route("/richmenus/user/{user_id}", control.user_rich_menu, methods=["GET"])
     router.add_api_route("/richmenus/{rich_menu_id}/image", control.rich_menu_image, methods=["GET"])
     router.add_api_route("/reset", control.reset, methods=["DELETE"])
     return router

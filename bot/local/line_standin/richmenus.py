@@ -1,4 +1,5 @@
-"""Rich menus as LINE keeps them: created, given one image, made everyone's default, deleted.
+"""Rich menus as LINE keeps them: created, given one image, made everyone's default or linked to one user
+(alone or in bulk), deleted (which unlinks its users).
 
 A mixin of :class:`~bot.local.line_standin.state.StandinState` rather than a store of its own: the rules
 share the state's lock and its event feed (the simulator redraws the menu when the default changes).
@@ -34,6 +35,7 @@ class RichMenus:
     _lock: threading.RLock
     _rich_menus: dict[str, RichMenu]
     _default_rich_menu: str | None
+    _user_menus: dict[str, str]
 
     def add_event(self, kind: Literal["loading", "richmenu"], user_id: str | None,
                   data: dict[str, Any]) -> None:
@@ -44,6 +46,7 @@ class RichMenus:
         """No menus and no default (called by the state's reset, under its lock)."""
         self._rich_menus = {}
         self._default_rich_menu = None
+        self._user_menus = {}
 
     def create_rich_menu(self, body: dict[str, Any]) -> str:
         """Store a rich menu; ids look like LINE's ``richmenu-<32 hex>``."""
@@ -73,6 +76,8 @@ class RichMenus:
             del self._rich_menus[rich_menu_id]
             if self._default_rich_menu == rich_menu_id:
                 self._set_default(None)
+            for user_id in [u for u, m in self._user_menus.items() if m == rich_menu_id]:
+                self.unlink_rich_menu(user_id)
 
     def set_rich_menu_image(self, rich_menu_id: str, content_type: str, image: bytes) -> None:
         """Attach the image; LINE refuses a second upload for the same menu."""
@@ -105,3 +110,30 @@ class RichMenus:
         if self._default_rich_menu != rich_menu_id:
             self._default_rich_menu = rich_menu_id
             self.add_event("richmenu", None, {"richMenuId": rich_menu_id})
+
+    # --- per-user menus (LINE's "link rich menu to user") -----------------------------------------------
+
+    def link_rich_menu(self, user_id: str, rich_menu_id: str) -> None:
+        """This user sees this menu instead of the default; it must exist and have its image."""
+        with self._lock:
+            if self.rich_menu(rich_menu_id).image is None:
+                raise LineApiError(400, "must upload richmenu image before applying it to user")
+            if self._user_menus.get(user_id) != rich_menu_id:
+                self._user_menus[user_id] = rich_menu_id
+                self.add_event("richmenu", user_id, {"richMenuId": rich_menu_id})
+
+    def unlink_rich_menu(self, user_id: str) -> None:
+        """Back to the default menu (no error when nothing was linked)."""
+        with self._lock:
+            if self._user_menus.pop(user_id, None) is not None:
+                self.add_event("richmenu", user_id, {"richMenuId": self._default_rich_menu})
+
+    def linked_rich_menu_id(self, user_id: str) -> str | None:
+        """The menu linked to this user, or None (LINE answers 404 then)."""
+        with self._lock:
+            return self._user_menus.get(user_id)
+
+    def rich_menu_shown_to(self, user_id: str) -> str | None:
+        """What this user's chat shows: their own menu, else the default."""
+        with self._lock:
+            return self._user_menus.get(user_id, self._default_rich_menu)
