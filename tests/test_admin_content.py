@@ -15,7 +15,7 @@ async def test_every_step_and_its_messages_are_shown_as_chat_bubbles(bot: BotHar
         assert f'id="knee_back-{step}"' in text, step
     assert "起動時チェックの注意" in text
     assert "膝裏のどのあたりが" in text and '<span class="chip"' in text  # a question with its quick replies
-    assert "条件: safety = swelling" in text and "ベーカー嚢腫" in text  # every variant, with what picks it
+    assert "条件: sign = swelling" in text and "ベーカー嚢腫" in text  # every variant, with what picks it
     assert "flex-bubble" in text and "動画を見る" in text  # the video card as a card
     assert "{clinic_name}" not in text  # filled in like the bot fills it
     assert '<img' not in text  # thumbnails are not fetched from outside the app

@@ -69,7 +69,7 @@ def test_more_than_five_messages_in_one_reply_is_refused(tmp_path: Path) -> None
 
 def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
     flow = copy()
-    flow["keywords"].append({"words": ["魔法"], "action": "magic.cure"})  # type: ignore[attr-defined]
+    flow["intents"].append({"name": "magic", "words": ["魔法"], "action": "magic.cure"})  # type: ignore[attr-defined]
     assert "unknown action 'magic.cure'" in refused(tmp_path, flow)
 
 

@@ -80,14 +80,17 @@ async def test_unsure_runners_get_all_four_muscles_and_both_videos(bot: BotHarne
 
 async def test_a_red_flag_sends_the_runner_to_a_doctor_without_video_or_sales(bot: BotHarness) -> None:
     for flag, reason in [("膝裏が腫れている", "ベーカー嚢腫"), ("深く曲げた時だけ痛い", "半月板"),
-                         ("軟骨のすり減りがある", "変形性膝関節症"), ("しびれがある", "神経"),
+                         ("軟骨のすり減りがある", "変形性膝関節症"), ("脚にしびれがある", "神経"),
                          ("転んだ・ひねった後から", "ケガ"), ("夜や安静時も痛む", "炎症"),
-                         ("熱っぽい・赤みがある", "炎症")]:
+                         ("熱っぽい・赤みがある", "炎症"), ("膝がロックする・ガクッとなる", "半月板"),
+                         ("ふくらはぎが腫れて痛む", "血栓")]:
         runner = bot.runner()
         await runner.follow()
         await runner.tap("1分チェックを始める")
         await runner.tap("膝裏の内側")
         await runner.tap("痛み")
+        which = await runner.tap("当てはまるものがある")
+        assert "いちばん近いもの" in runner.texts(which)
         answer = await runner.tap(flag)
         text = runner.texts(answer)
         assert "整形外科" in text and reason in text, flag
@@ -116,12 +119,31 @@ async def test_anything_not_understood_gets_short_help_and_the_open_question_sta
     runner = bot.runner()
     await runner.follow()
     await runner.tap("1分チェックを始める")
-    answer = await runner.say("こんにちは、よろしくお願いします")
-    assert "ご用件をお選びください" in runner.texts(answer)
+    answer = await runner.say("あいうえお")
+    assert "読み取れませんでした" in runner.texts(answer) and "メニュー" in runner.texts(answer)
     assert "膝裏の外側" in runner.visible_labels()  # the pending question can still be answered
+    await runner.tap("膝裏の外側")
+    await runner.tap("痛み")
+    await runner.tap("どれも当てはまらない")
+    await runner.tap("走った後")
+    after = await runner.say("あいうえお")  # nothing open: the help menu
+    assert "ご用件をお選びください" in runner.texts(after)
+
+
+async def test_greetings_thanks_and_stickers_get_a_short_human_answer(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await runner.follow()
+    await runner.tap("1分チェックを始める")
+    hello = await runner.say("こんにちは、よろしくお願いします")
+    assert "こんにちは" in runner.texts(hello) and "ご用件をお選びください" not in runner.texts(hello)
+    assert "膝裏の外側" in runner.visible_labels()  # the open question stays open
+    for thanks in ("ありがとうございました!", "👍", "了解です"):
+        reply = await runner.say(thanks)
+        assert "ありがとうございます" in runner.texts(reply), thanks
     sticker = await runner._act("message", message={"id": "1", "type": "sticker", "packageId": "1",
                                                     "stickerId": "1", "stickerResourceType": "STATIC"})
-    assert "ご用件をお選びください" in runner.texts(sticker)
+    assert "スタンプありがとうございます" in runner.texts(sticker)
+    assert "膝裏の外側" in runner.visible_labels()
 
 
 async def test_typing_a_choice_label_answers_the_question(bot: BotHarness) -> None:
@@ -204,5 +226,5 @@ async def test_state_names_the_flow_and_its_version(bot: BotHarness) -> None:
     await runner.follow()
     await runner.tap("1分チェックを始める")
     state = json.loads(await bot.runtime.store.redis.get(keys.state(runner.user_id)))
-    assert state["flow"] == "knee_back" and state["version"].startswith("1-")
+    assert state["flow"] == "knee_back" and state["version"].startswith("2-")
     assert await bot.runtime.store.redis.ttl(keys.state(runner.user_id)) > 0
