@@ -164,7 +164,9 @@ class Engine:
         if action is None:  # an old button naming an action a deploy removed
             await self.help(conv)
             return
+        said = len(conv.replies)
         await action(conv, params)
+        loaded.policy.strip_sales(conv.replies[said:], conv.state)
 
     # --- internals -----------------------------------------------------------------------------------
 

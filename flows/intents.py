@@ -67,7 +67,10 @@ _NOT_NOW = re.compile(_PARTICLES + _any(
 #: After a phrase that ends in た (受診した): 〜たら, 〜たい, 〜た方が are not reports of something done.
 _NOT_DONE = re.compile(r"(?:ら|い|く|り|ほう|方)")
 
+#: What a runner asks the bot for; a phrase of theirs is not heard when postponed, negated or already done.
 REQUEST_KINDS: tuple[IntentKind, ...] = ("command", "question")
+#: What a runner tells (「受診しました」): heard unless denied.
+TOLD_KINDS: tuple[IntentKind, ...] = ("report",)
 
 
 def normalize(text: str, spellings: Mapping[str, str] | None = None) -> str:
@@ -212,12 +215,15 @@ class Listener:
         return self._phrase(said, ("warning",), (_DENIED,)) or self._whole(said, ("warning",))
 
     def command(self, said: Said) -> Heard | None:
-        """The whole message is one command or question (「予約」「動画が見たいです」): what a menu tap sends."""
-        return self._whole(said, REQUEST_KINDS)
+        """The whole message is one command, question or report (「予約」「動画が見たいです」「受診しました」):
+        what a menu tap sends."""
+        return self._whole(said, REQUEST_KINDS + TOLD_KINDS)
 
     def request(self, said: Said) -> Heard | None:
-        """A command or question, as the whole message or as a phrase in a sentence (maybe postponed)."""
-        return self._whole(said, REQUEST_KINDS) or self._phrase(said, REQUEST_KINDS, (_DECLINED, _NOT_NOW))
+        """A command, question or report, as the whole message or as a phrase in a sentence (a request maybe
+        postponed)."""
+        return (self.command(said) or self._phrase(said, REQUEST_KINDS, (_DECLINED, _NOT_NOW))
+                or self._phrase(said, TOLD_KINDS, (_DENIED,)))
 
     def chat(self, said: Said) -> Heard | None:
         """A greeting or thanks and nothing else (「こんにちは!」「👍」「ありがとうございました」)."""

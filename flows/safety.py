@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
 
 from flows.schema import Choice, Flow, Safety, Step, VariantsMessage, VideoCardMessage, VideoMessage
 from flows.state import ConversationState
@@ -67,6 +69,30 @@ class SafetyPolicy:
     def offers(self, choice: Choice, state: ConversationState) -> bool:
         """No sales button for a flagged runner."""
         return not (self.rules is not None and choice.action in self.rules.sales and self.flagged(state))
+
+    def strip_sales(self, messages: list[dict[str, Any]], state: ConversationState) -> None:
+        """Take fresh-sale buttons out of what an action said (booking's 「予約する」 under an empty list) for a
+        flagged runner: the flow's own buttons are filtered by :meth:`offers`, an action's are filtered here."""
+        if self.rules is None or not self.flagged(state):
+            return
+        for message in messages:
+            quick = message.get("quickReply")
+            if isinstance(quick, dict):
+                quick["items"] = [i for i in quick.get("items", []) if not self._sale(i.get("action"))]
+                if not quick["items"]:
+                    del message["quickReply"]
+            bubble = message.get("contents") if message.get("type") == "flex" else None
+            footer = bubble.get("footer") if isinstance(bubble, dict) else None
+            if isinstance(bubble, dict) and isinstance(footer, dict):
+                footer["contents"] = [b for b in footer.get("contents", []) if not self._sale(b.get("action"))]
+                if not footer["contents"]:
+                    del bubble["footer"]
+
+    def _sale(self, action: object) -> bool:
+        if not isinstance(action, dict) or action.get("type") != "postback" or self.rules is None:
+            return False
+        fields = parse_qs(str(action.get("data", "")))
+        return set(fields) == {"a"} and fields["a"][0] in self.rules.sales
 
     def problems(self, flow: Flow, actions: set[str]) -> list[str]:
         """What the loader refuses: a flow with videos and no rule, or a rule pointing nowhere safe."""

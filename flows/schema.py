@@ -156,9 +156,10 @@ class Step(_Strict):
 
 
 #: ``command``: do something (book, restart); ``question``: answer a question about the clinic, the open
-#: question stays open; ``warning``: a sign a doctor should see, heard first, always; ``chat``: a greeting
+#: question stays open; ``report``: something the runner tells about themselves (「受診しました」), heard in a
+#: sentence unless denied; ``warning``: a sign a doctor should see, heard first, always; ``chat``: a greeting
 #: or thanks, only when it is the whole message, the open question stays open.
-IntentKind = Literal["command", "question", "warning", "chat"]
+IntentKind = Literal["command", "question", "report", "warning", "chat"]
 
 
 class Intent(Hearing):
