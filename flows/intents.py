@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flows.schema import Choice, Flow, Hearing, Intent, IntentKind
 
+T = TypeVar("T")
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 #: Characters that never change meaning: punctuation, spaces, emoji modifiers and joiners.
 _DROPPED = ("P", "Z", "C", "Mn", "Me", "Sk", "Sm")
@@ -80,6 +82,7 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> str:
 
 
 def fold(text: str, spellings: Mapping[str, str] | None = None) -> str:
+    """Width, case, katakana (as hiragana) and the flow's spelling variants folded; punctuation kept."""
     folded = unicodedata.normalize("NFKC", text).lower().translate(_KATAKANA)
     for variant, canonical in (spellings or {}).items():
         folded = folded.replace(variant, canonical)
@@ -99,12 +102,9 @@ class Said:
     text: str
     clauses: tuple[str, ...]
 
-    @property
-    def whole(self) -> str:
-        return "".join(self.clauses)
-
 
 def parse(text: str, spellings: Mapping[str, str] | None = None) -> Said:
+    """Cut ``text`` into normalised clauses (at punctuation and けど)."""
     clauses = (normalize(c, {}) for c in _CLAUSE_BREAK.split(fold(text, spellings)))
     return Said(text=text, clauses=tuple(c for c in clauses if c))
 
@@ -251,18 +251,26 @@ class Listener:
         return any(form in _EDGES for form in forms(clause)) or self.chat(Said(clause, (clause,))) is not None
 
     def _whole(self, said: Said, kinds: tuple[IntentKind, ...]) -> Heard | None:
-        found: Intent | None = None
+        def match(clause: str) -> Intent | None:
+            return next((i for i, w in self._intents if i.kind in kinds and w.whole(clause, self._chat)), None)
+
+        found = self._agreed(said, match)
+        return Heard(found, whole=True) if found is not None else None
+
+    def _agreed(self, said: Said, match: Callable[[str], T | None]) -> T | None:
+        """What every clause says as a whole (greetings and polite clauses aside); None when they differ or one
+        says something else."""
+        found: T | None = None
         for clause in said.clauses:
-            match = next((i for i, words in self._intents if i.kind in kinds and words.whole(clause, self._chat)),
-                         None)
-            if match is None:
+            matched = match(clause)
+            if matched is None:
                 if self._is_chat(clause):
                     continue
                 return None
-            if found is not None and found is not match:
+            if found is not None and found is not matched:
                 return None
-            found = match
-        return Heard(found, whole=True) if found is not None else None
+            found = matched
+        return found
 
     def _phrase(self, said: Said, kinds: tuple[IntentKind, ...], denial: tuple[re.Pattern[str], ...]
                 ) -> Heard | None:
@@ -284,17 +292,8 @@ class Listener:
 
     def exact_choice(self, said: Said, choices: list[Choice]) -> Choice | None:
         """The choice typed as a whole message: its label, its value or one of its ``words``."""
-        found: Choice | None = None
-        for clause in said.clauses:
-            match = next((c for c in choices if self._words(c).whole(clause, self._chat)), None)
-            if match is None:
-                if self._is_chat(clause):
-                    continue
-                return None
-            if found is not None and found is not match:
-                return None
-            found = match
-        return found
+        return self._agreed(said, lambda clause: next(
+            (c for c in choices if self._words(c).whole(clause, self._chat)), None))
 
     def choice_in(self, said: Said, choices: list[Choice]) -> Choice | None:
         """The one choice a sentence names (「痛い場所は外側です」); None when it names none, or several."""
