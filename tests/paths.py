@@ -289,6 +289,8 @@ class Table:
 
     rows: Counter[tuple[str, str]] = field(default_factory=Counter)
     samples: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Runner moves the bot handled to walk them all (prefixes are shared: each branch copies the state).
+    moves: int = 0
 
     def add(self, kind: str, walk: Walk) -> None:
         key = (kind, walk.got())
@@ -299,4 +301,5 @@ class Table:
         lines = ["| class of path | paths | ended with | example |", "| --- | ---: | --- | --- |"]
         for (kind, got), count in sorted(self.rows.items()):
             lines.append(f"| {kind} | {count} | {got} | {self.samples[(kind, got)]} |")
-        return "\n".join(lines)
+        total = sum(self.rows.values())
+        return "\n".join(lines) + f"\n\n{total} paths, {self.moves} runner moves handled by the bot."

@@ -28,7 +28,9 @@ CHECK = "1分チェックを始める"
 async def walker(bot: BotHarness) -> AsyncIterator[Walker]:
     flow = bot.runtime.parts.flows.get("knee_back")
     assert flow is not None
-    yield Walker(bot.runtime, flow)
+    walker = Walker(bot.runtime, flow)
+    yield walker
+    TABLE.moves += walker.acts
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -111,7 +113,8 @@ def restarts(walker: Walker, end: Walk) -> list[Move]:
 
 
 async def test_a_whole_second_check_after_any_first_is_consistent(walker: Walker) -> None:
-    """Redo paths: after one first check per outcome (each timing, each warning sign), every second check."""
+    """Redo paths: after one first check per outcome (each timing, each warning sign) every second check; after
+    every first check, every outcome of a second one (one side and feeling)."""
     ends = await first_checks(walker)
     outcomes: dict[str, Walk] = {}
     for end in ends:
@@ -119,12 +122,17 @@ async def test_a_whole_second_check_after_any_first_is_consistent(walker: Walker
     assert len(outcomes) == 3 + 9
     walks: list[Walk] = []
     for first in outcomes.values():
+        walks += await walker.dfs(await walker.do(first, walker.command("restart")))
+    for first in ends:
         again = await walker.do(first, walker.command("restart"))
+        for _ in range(2):  # the first side, the first feeling
+            again = await walker.do(again, walker.taps(again)[0])
         walks += await walker.dfs(again)
     assert_safe(walks)
+    assert len(walks) == 12 * 144 + 144 * 12
     record("5 first check then a whole second check", walks)
     after_flag = [w for w in walks if w.moves[-1].meaning.startswith("answer:timing")
-                  and any(m.meaning == "answer:safety:some" for m in w.moves[:5])]
+                  and any(m.meaning == "answer:safety:some" for m in w.moves[:6])]
     assert after_flag and all(w.got() == "doctor" for w in after_flag), "the flag sticks through a redo"
 
 
