@@ -104,7 +104,8 @@ def build(loaded: LoadedFlow, variables: Mapping[str, str]) -> FlowView:
                 qr = quick_reply(flow.flow, name, step.ask.choices, 1)
                 view.messages[-1].html = view.messages[-1].html + _quick_replies(qr)
         steps.append(view)
-    keywords = [("・".join(k.words), f"→ {k.goto}" if k.goto else f"処理 {k.action}") for k in flow.keywords]
+    keywords = [("・".join(k.words or k.phrases), f"→ {k.goto}" if k.goto else f"処理 {k.action}")
+                for k in flow.keywords]
     return FlowView(name=flow.flow, title=flow.title, path=loaded.path.name, version=loaded.version,
                     warnings=list(loaded.warnings), keywords=keywords, steps=steps)
 
