@@ -25,6 +25,13 @@ class Push:
     key: str  # stable per cause, so the retry key is the same when the event is handled again
 
 
+@dataclass(frozen=True, slots=True)
+class StaffNote:
+    text: str
+    #: True puts the runner on the inbox's open list (someone should look); False only keeps the words.
+    needs_staff: bool
+
+
 @dataclass(slots=True)
 class Conversation:
     user_id: str
@@ -37,8 +44,11 @@ class Conversation:
     pushes: list[Push] = field(default_factory=list)
     #: Set when the runner asked to be forgotten (unfollow, 「データ削除」): the consumer deletes their data.
     forget: bool = False
-    #: Text the bot did not understand, kept for the staff inbox (never logged).
+    #: Text the bot did not understand, kept for the staff inbox (never logged): staff should answer it.
     unrecognized: str | None = None
+    #: Words the bot answered but staff should read in the inbox (never logged): a typed warning sign (which
+    #: asks for staff's attention), a sticker or a thank-you (which do not).
+    staff_notes: list[StaffNote] = field(default_factory=list)
     #: Set by a handler that must not answer (e.g. a person is handling this runner).
     silent: bool = False
     #: The tags the runner had before this event, so services can react to what is new.
@@ -53,6 +63,9 @@ class Conversation:
 
     def say_text(self, text: str) -> None:
         self.replies.append({"type": "text", "text": text})
+
+    def note_for_staff(self, text: str, *, needs_staff: bool) -> None:
+        self.staff_notes.append(StaffNote(text=text, needs_staff=needs_staff))
 
     def notify(self, to: str, messages: list[Message], key: str) -> None:
         self.pushes.append(Push(to=to, messages=messages, key=key))

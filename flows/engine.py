@@ -7,14 +7,14 @@ replies. Storing the state and sending the replies is the queue consumer's job, 
 from __future__ import annotations
 
 import logging
-import unicodedata
 from urllib.parse import parse_qs
 
 from flows.actions import ActionRegistry
 from flows.context import Conversation
+from flows.intents import Heard
 from flows.loader import FlowSet, LoadedFlow
 from flows.render import Renderer, matches, quick_reply
-from flows.schema import Ask, Choice
+from flows.schema import Ask, Choice, Intent
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,6 @@ log = logging.getLogger(__name__)
 MAX_HOPS = 20
 #: Two taps on the same button within this many seconds are one tap.
 DOUBLE_TAP_SECONDS = 5
-
-
-def normalize(text: str) -> str:
-    """Full-width, case and spacing differences do not change what a runner meant."""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 class Engine:
@@ -46,25 +41,58 @@ class Engine:
         await self.enter(conv, loaded, flow.on_unblock if unblocked and flow.on_unblock else flow.on_follow)
 
     async def text(self, conv: Conversation, text: str) -> None:
+        """Typed words, heard in this order: the open question answered exactly, a warning sign (always, at
+        any point), the open question answered in a sentence, a command or question, a greeting or thanks;
+        anything else is kept for staff and gets short help."""
         loaded = self._current(conv)
-        said = normalize(text)
-        keyword = self._keyword(loaded, said)
-        if keyword is not None:
-            target, is_action = keyword
-            if is_action:
-                await self.run_action(conv, target, {})
-            else:
-                await self.enter(conv, loaded, target)
-            return
+        listener = loaded.listener
+        said = listener.parse(text)
         pending = self._pending_ask(conv, loaded)
-        if pending is not None:
-            choice = next((c for c in pending.choices if said in {normalize(c.label), normalize(c.value or "")}),
-                          None)
-            if choice is not None:
-                await self._answer(conv, loaded, pending, choice)
+        offered = self._offered(pending.choices, conv, loaded) if pending else []
+        choice = listener.exact_choice(said, offered) if offered else None
+        if pending is not None and choice is not None:
+            await self._answer(conv, loaded, pending, choice)
+            return
+        warning = listener.warning(said)
+        if warning is not None:
+            conv.note_for_staff(text, needs_staff=True)  # staff should know, whatever the bot answered
+            await self._heard(conv, loaded, warning.intent)
+            return
+        command = listener.command(said)
+        choice = listener.choice_in(said, offered) if offered and command is None else None
+        if pending is not None and choice is not None:
+            await self._answer(conv, loaded, pending, choice)
+            return
+        heard = command or listener.request(said)
+        if heard is not None and self._runs(heard.intent):
+            if not heard.declined:
+                await self._heard(conv, loaded, heard.intent)
                 return
+            if loaded.flow.declined:
+                await self._aside(conv, loaded, loaded.flow.declined)
+                return
+        chat = listener.chat(said)
+        if chat is not None:
+            conv.note_for_staff(text, needs_staff=False)
+            await self._heard(conv, loaded, chat.intent)
+            return
         conv.unrecognized = text
-        await self.help(conv)
+        await self._not_understood(conv, loaded)
+
+    async def media(self, conv: Conversation, kind: str) -> None:
+        """A sticker, photo, video, voice message or file: a short human answer; the open question stays."""
+        loaded = self._current(conv)
+        flow = loaded.flow
+        step = flow.on_sticker if kind == "sticker" else flow.on_media
+        await self._aside(conv, loaded, step or flow.help)
+
+    def heard_as(self, conv: Conversation, text: str) -> Heard | None:
+        """What a message would mean, for gates deciding whether the bot should answer it: a warning sign,
+        or a whole-message command (a rich-menu word such as 「予約」). None for anything else."""
+        loaded = self._current(conv)
+        said = loaded.listener.parse(text)
+        heard = loaded.listener.warning(said) or loaded.listener.command(said)
+        return heard if heard is not None and self._runs(heard.intent) else None
 
     async def postback(self, conv: Conversation, data: str, params: dict[str, str]) -> None:
         fields = {k: v[0] for k, v in parse_qs(data, keep_blank_values=True).items()}
@@ -85,8 +113,7 @@ class Engine:
     async def help(self, conv: Conversation) -> None:
         """Short help with the main choices; the pending question stays open."""
         loaded = self._current(conv)
-        await self.enter(conv, loaded, loaded.flow.help, keep_pending=True)
-        self._reattach_pending(conv, loaded)
+        await self._aside(conv, loaded, loaded.flow.help)
 
     # --- moving through steps ------------------------------------------------------------------------
 
@@ -97,7 +124,14 @@ class Engine:
             log.error("flow loops; stopping", extra={"flow": loaded.flow.flow, "step": step_name})
             return
         flow, state = loaded.flow, conv.state
+        instead = loaded.policy.instead_of_step(step_name, state)
+        if instead is not None:
+            log.info("safety rule: another step instead", extra={"step": step_name, "instead": instead})
+            step_name = instead
+        if step_name == flow.start:
+            state.answers.clear()  # a new check: nothing of the old one (its safety answer least of all) counts
         step = flow.steps[step_name]
+        state.remove_tags(step.clears_tags)
         state.add_tags(step.tags)
         renderer = self._renderer(conv, loaded)
         for spec in step.messages:
@@ -109,7 +143,8 @@ class Engine:
         if step.ask:
             state.step, state.step_hash = step_name, loaded.step_hashes[step_name]
             state.turn += 1
-            self._attach(conv, quick_reply(flow.flow, step_name, self._offered(step.ask.choices), state.turn))
+            choices = self._offered(step.ask.choices, conv, loaded)
+            self._attach(conv, quick_reply(flow.flow, step_name, choices, state.turn))
         elif step.route:
             target = next((r.goto for r in step.route if matches(r.when, state)), None)
             if target is not None:
@@ -120,11 +155,18 @@ class Engine:
             state.step, state.step_hash = step_name, None
 
     async def run_action(self, conv: Conversation, name: str, params: dict[str, str]) -> None:
+        loaded = self._current(conv)
+        instead = loaded.policy.instead_of_action(name, params, conv.state)
+        if instead is not None:  # no sale after a warning sign, however it was asked for
+            await self.enter(conv, loaded, instead)
+            return
         action = self.actions.get(name)
         if action is None:  # an old button naming an action a deploy removed
             await self.help(conv)
             return
+        said = len(conv.replies)
         await action(conv, params)
+        loaded.policy.strip_sales(conv.replies[said:], conv.state)
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -143,27 +185,45 @@ class Engine:
 
     def _renderer(self, conv: Conversation, loaded: LoadedFlow) -> Renderer:
         deps = conv.deps
-        return Renderer(loaded.flow, deps.template_variables(), deps.video_link(conv.user_id), offers=self.offers)
+        state = conv.state
+        return Renderer(loaded.flow, deps.template_variables(), deps.video_link(conv.user_id),
+                        offers=lambda choice: self.offers(choice) and loaded.policy.offers(choice, state))
 
     def offers(self, choice: Choice) -> bool:
         """A choice is shown only when what it does is there: a switched-off feature's buttons are left out."""
         return choice.action is None or choice.action in self.actions
 
-    def _offered(self, choices: list[Choice]) -> list[Choice]:
-        return [c for c in choices if self.offers(c)]
+    def _offered(self, choices: list[Choice], conv: Conversation, loaded: LoadedFlow) -> list[Choice]:
+        """The choices shown to this runner: their feature is on, and no sale after a warning sign."""
+        return [c for c in choices if self.offers(c) and loaded.policy.offers(c, conv.state)]
 
-    def _keyword(self, loaded: LoadedFlow, said: str) -> tuple[str, bool] | None:
-        """The longest keyword contained in what was typed: 「予約をキャンセル」 is a cancel, not a booking."""
-        best: tuple[int, str, bool] | None = None
-        for keyword in loaded.flow.keywords:
-            if keyword.action is not None and keyword.action not in self.actions:
-                continue  # its feature is switched off: the words fall through to help
-            for word in keyword.words:
-                w = normalize(word)
-                if w and w in said and (best is None or len(w) > best[0]):
-                    target = keyword.action or keyword.goto or ""
-                    best = (len(w), target, keyword.action is not None)
-        return (best[1], best[2]) if best else None
+    def _runs(self, intent: Intent) -> bool:
+        """An intent whose feature is switched off is not heard: its words fall through to help."""
+        return intent.action is None or intent.action in self.actions
+
+    async def _heard(self, conv: Conversation, loaded: LoadedFlow, intent: Intent) -> None:
+        """Do what typed words meant. A question about the clinic or a greeting leaves the open question open."""
+        conv.state.answers.update(intent.answers)
+        conv.state.add_tags(intent.tags)
+        aside = intent.kind in ("question", "chat")
+        if intent.goto is not None:
+            await (self._aside(conv, loaded, intent.goto) if aside else self.enter(conv, loaded, intent.goto))
+            return
+        await self.run_action(conv, intent.action or "", {})
+        if aside:
+            self._reattach_pending(conv, loaded)
+
+    async def _aside(self, conv: Conversation, loaded: LoadedFlow, step_name: str) -> None:
+        """A step said in passing (help, a greeting, an answer about parking): the open question stays open."""
+        await self.enter(conv, loaded, step_name, keep_pending=True)
+        self._reattach_pending(conv, loaded)
+
+    async def _not_understood(self, conv: Conversation, loaded: LoadedFlow) -> None:
+        unclear = loaded.flow.unclear
+        if unclear and self._pending_ask(conv, loaded) is not None:
+            await self._aside(conv, loaded, unclear)  # ask the open question again, kindly
+        else:
+            await self.help(conv)
 
     def _pending_ask(self, conv: Conversation, loaded: LoadedFlow) -> Ask | None:
         state = conv.state
@@ -176,8 +236,8 @@ class Engine:
     def _reattach_pending(self, conv: Conversation, loaded: LoadedFlow) -> None:
         pending = self._pending_ask(conv, loaded)
         if pending is not None and conv.state.step and conv.replies and "quickReply" not in conv.replies[-1]:
-            self._attach(conv, quick_reply(loaded.flow.flow, conv.state.step, self._offered(pending.choices),
-                                           conv.state.turn))
+            choices = self._offered(pending.choices, conv, loaded)
+            self._attach(conv, quick_reply(loaded.flow.flow, conv.state.step, choices, conv.state.turn))
 
     def _attach(self, conv: Conversation, items: dict[str, object]) -> None:
         if conv.replies:
@@ -225,9 +285,9 @@ class Engine:
     async def _stale(self, conv: Conversation) -> None:
         loaded = self._current(conv)
         if loaded.flow.stale:
-            await self.enter(conv, loaded, loaded.flow.stale, keep_pending=True)
-        else:
-            conv.say_text("そちらのご質問には、すでにお答えいただいています。")
+            await self._aside(conv, loaded, loaded.flow.stale)
+            return
+        conv.say_text("そちらのご質問には、すでにお答えいただいています。")
         self._reattach_pending(conv, loaded)
 
     async def _reset(self, conv: Conversation) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from flows.intents import Listener, normalize, spelling_table
+from flows.safety import SafetyPolicy
 from flows.schema import (
     MAX_ALT_TEXT,
     MAX_BUTTON_TEXT,
@@ -32,14 +34,13 @@ from flows.schema import (
     VideoCardMessage,
     VideoMessage,
 )
+from flows.width import CARD_LINE, PHONE_LINE, width
 
 
 class FlowError(ValueError):
     """A flow file is wrong; the message names the file and the step."""
 
 
-#: A line longer than this wraps on a small phone; it is a warning, not an error.
-PHONE_LINE_CHARS = 24
 MAX_CARD_BUTTONS = 4
 
 
@@ -51,6 +52,10 @@ class LoadedFlow:
     path: Path
     version: str
     step_hashes: dict[str, str]
+    #: What typed words mean in this flow (its intents and typed answers).
+    listener: Listener
+    #: The flow's safety rule, applied by the engine at every entry point.
+    policy: SafetyPolicy
     warnings: tuple[str, ...] = ()
 
     def answer_labels(self, answers: Mapping[str, str]) -> dict[str, str]:
@@ -73,13 +78,17 @@ class LoadedFlow:
 
     def tag_label(self, tag: str) -> str | None:
         """A tag that exactly one tap of this flow gives, as staff read it (「痛む場所: 膝裏の外側」); ``None``
-        for tags several taps share (``red_flag``) or that code gives: those are labelled where they are made."""
+        for tags several taps share (``red_flag``) or that code gives: those are labelled where they are made.
+        A tag no tap gives but exactly one step does (``doctor_cleared``) reads as that step's title."""
         givers = [(step.ask, choice) for step in self.flow.steps.values() if step.ask is not None
                   for choice in step.ask.choices if tag in choice.tags]
-        if len(givers) != 1:
-            return None
-        ask, choice = givers[0]
-        return f"{ask.title or ask.key}: {choice.label}"
+        if len(givers) == 1:
+            ask, choice = givers[0]
+            return f"{ask.title or ask.key}: {choice.label}"
+        steps = [step for step in self.flow.steps.values() if tag in step.tags]
+        if not givers and len(steps) == 1 and steps[0].title:
+            return steps[0].title
+        return None
 
 
 @dataclass(slots=True)
@@ -133,13 +142,23 @@ def load_flow_file(path: Path, actions: set[str]) -> LoadedFlow:
     problems = [f"{path}: {p}" for p in check_flow(flow, actions)]
     if problems:
         raise FlowError("\n".join(problems))
-    warnings = tuple(f"{path}: {w}" for w in _long_lines(flow))
-    # A step's fingerprint covers only its question: new wording keeps a runner where they are,
-    # new or renamed choices send them back to the start politely.
-    hashes = {name: _fingerprint(step.ask.model_dump(mode="json") if step.ask else None)
-              for name, step in flow.steps.items()}
+    warnings = tuple(f"{path}: {w}" for w in long_lines(flow))
+    hashes = {name: question_fingerprint(step) for name, step in flow.steps.items()}
     version = f"{flow.version}-{_fingerprint(flow.model_dump(mode='json'))[:8]}"
-    return LoadedFlow(flow=flow, path=path, version=version, step_hashes=hashes, warnings=warnings)
+    return LoadedFlow(flow=flow, path=path, version=version, step_hashes=hashes, warnings=warnings,
+                      listener=Listener(flow), policy=SafetyPolicy.of(flow))
+
+
+#: What a runner may type to answer a choice: more of them change no answer, so they are not fingerprinted.
+_TYPED = {"words", "phrases", "unless"}
+
+
+def question_fingerprint(step: Step) -> str:
+    """A step's fingerprint covers only its question: new wording (or new typed synonyms) keeps a runner where
+    they are; new or renamed choices send them back to the start politely."""
+    if step.ask is None:
+        return _fingerprint(None)
+    return _fingerprint(step.ask.model_dump(mode="json", exclude={"choices": {"__all__": _TYPED}}))
 
 
 def check_flow(flow: Flow, actions: set[str]) -> list[str]:
@@ -153,9 +172,8 @@ def check_flow(flow: Flow, actions: set[str]) -> list[str]:
         problems += [f"{where}: goes to unknown step {t!r}" for t in _targets(step) if t not in flow.steps]
         problems += [f"{where}: unknown action {a!r}" for a in _actions(step) if a not in actions]
         problems += [f"{where}: {p}" for p in _limits(flow, step)]
-    for keyword in flow.keywords:
-        if keyword.action is not None and keyword.action not in actions:
-            problems.append(f"keyword {keyword.words}: unknown action {keyword.action!r}")
+    problems += _intent_problems(flow, actions)
+    problems += SafetyPolicy.of(flow).problems(flow, actions)
     follow_up_ids = [f.id for f in flow.follow_ups]
     problems += [f"follow-up id {i!r} is used twice" for i in sorted(set(follow_up_ids))
                  if follow_up_ids.count(i) > 1]
@@ -170,11 +188,12 @@ def check_flow(flow: Flow, actions: set[str]) -> list[str]:
 
 def _entry_points(flow: Flow) -> list[tuple[str, str]]:
     points = [("start", flow.start), ("on_follow", flow.on_follow), ("help", flow.help)]
-    if flow.on_unblock:
-        points.append(("on_unblock", flow.on_unblock))
-    if flow.stale:
-        points.append(("stale", flow.stale))
-    points += [(f"keyword {k.words}", k.goto) for k in flow.keywords if k.goto]
+    optional = {"on_unblock": flow.on_unblock, "stale": flow.stale, "unclear": flow.unclear,
+                "declined": flow.declined, "on_sticker": flow.on_sticker, "on_media": flow.on_media}
+    points += [(name, step) for name, step in optional.items() if step]
+    if flow.safety:
+        points += [("safety.see_doctor", flow.safety.see_doctor), ("safety.screen_first", flow.safety.screen_first)]
+    points += [(f"intent {i.name!r}", i.goto) for i in flow.intents if i.goto]
     points += [(f"follow-up {f.id!r}", f.step) for f in flow.follow_ups]  # the bot enters these by itself
     return points
 
@@ -268,15 +287,53 @@ def _message_limits(flow: Flow, spec: MessageSpec) -> list[str]:
     return []
 
 
-def _long_lines(flow: Flow) -> list[str]:
-    warnings = []
+def _intent_problems(flow: Flow, actions: set[str]) -> list[str]:
+    """Unknown actions, words that mean two things, phrases that normalise to nothing."""
+    problems: list[str] = []
+    spellings = spelling_table(flow)
+    owner: dict[str, str] = {}
+    names = [i.name for i in flow.intents]
+    problems += [f"intent name {n!r} is used twice" for n in sorted(set(names)) if names.count(n) > 1]
+    for intent in flow.intents:
+        where = f"intent {intent.name!r}"
+        if intent.action is not None and intent.action not in actions:
+            problems.append(f"{where}: unknown action {intent.action!r}")
+        for word in [*intent.words, *intent.phrases, *intent.unless]:
+            if not normalize(word, spellings):
+                problems.append(f"{where}: {word!r} is only punctuation")
+        for word in intent.words:
+            key = normalize(word, spellings)
+            if owner.setdefault(key, intent.name) != intent.name:
+                problems.append(f"{where}: word {word!r} already means intent {owner[key]!r}")
+    for name, step in flow.steps.items():
+        if step.ask is None:
+            continue
+        seen: dict[str, str] = {}
+        for choice in step.ask.choices:
+            for word in [choice.label, *choice.words]:
+                key = normalize(word, spellings)
+                if seen.setdefault(key, choice.label) != choice.label:
+                    problems.append(f"step {name!r}: {word!r} answers both {seen[key]!r} and {choice.label!r}")
+    return problems
+
+
+def long_lines(flow: Flow, variables: Mapping[str, str] | None = None) -> list[str]:
+    """Lines a small phone wraps (texts at 16 full-width characters, card descriptions at 20), with the
+    ``{placeholders}`` filled when ``variables`` are given."""
+    def fill(text: str) -> str:
+        for key, value in (variables or {}).items():
+            text = text.replace("{" + key + "}", value)
+        return text
+
+    found: list[tuple[str, str, float]] = []
     for name, step in flow.steps.items():
         for spec in _all_specs(step.messages):
-            text = spec.text if isinstance(spec, TextMessage) else ""
-            for line in text.splitlines():
-                if len(line) > PHONE_LINE_CHARS:
-                    warnings.append(f"step {name!r}: a line of {len(line)} characters may wrap: {line[:12]}…")
-    return warnings
+            if isinstance(spec, TextMessage):
+                found += [(f"step {name!r}", line, PHONE_LINE) for line in fill(spec.text).splitlines()]
+    for name, video in flow.videos.items():
+        found += [(f"video {name!r}", line, CARD_LINE) for line in fill(video.description).splitlines()]
+    return [f"{where}: a line {width(line):g} characters wide may wrap on a small phone (over {limit:g}): {line}"
+            for where, line, limit in found if width(line) > limit]
 
 
 def _fingerprint(data: object) -> str:

@@ -27,8 +27,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Choice(_Strict):
-    """One thing a runner can tap: it records an answer and leads to a step, an action or a web page."""
+class Hearing(_Strict):
+    """What typed words mean this: a whole message, or a phrase inside a sentence (see flows/intents.py).
+
+    ``words`` match when they are the whole message, polite words aside (「予約」「予約お願いします」); ``phrases``
+    match inside a sentence unless the sentence denies or postpones them (「予約したい」 but not 「予約はまだ
+    大丈夫です」); ``unless`` names longer phrases that contain a word of ours but mean something else
+    (「キャンセル待ち」 is not a cancellation).
+    """
+
+    words: list[str] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+
+
+class Choice(Hearing):
+    """One thing a runner can tap: it records an answer and leads to a step, an action or a web page.
+
+    Typing the label (or one of ``words``, or a sentence with one of ``phrases``) answers the question too,
+    when it picks this choice alone."""
 
     label: str
     value: str | None = None
@@ -124,7 +141,11 @@ class Step(_Strict):
     route: list[Route] = Field(default_factory=list)
     next: str | None = None
     tags: list[str] = Field(default_factory=list, description="set when the step is reached")
+    clears_tags: list[str] = Field(default_factory=list, description="removed when the step is reached")
     action: str | None = Field(default=None, description="an action the bot runs when the step is reached")
+    #: Self-care advice: a runner with the safety flag gets the doctor step instead (steps with a video are
+    #: self-care whatever this says).
+    care: bool = False
 
     @model_validator(mode="after")
     def _one_way_on(self) -> Step:
@@ -134,18 +155,50 @@ class Step(_Strict):
         return self
 
 
-class Keyword(_Strict):
-    """Typed words that work at any point of the conversation."""
+#: ``command``: do something (book, restart); ``question``: answer a question about the clinic, the open
+#: question stays open; ``report``: something the runner tells about themselves (「受診しました」), heard in a
+#: sentence unless denied; ``warning``: a sign a doctor should see, heard first, always; ``chat``: a greeting
+#: or thanks, only when it is the whole message, the open question stays open.
+IntentKind = Literal["command", "question", "report", "warning", "chat"]
 
-    words: list[str] = Field(min_length=1)
+
+class Intent(Hearing):
+    """Typed words that mean the same thing at any point of the conversation, and where they lead."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    kind: IntentKind = "command"
     goto: str | None = None
     action: str | None = None
+    #: Answers noted when heard (a typed warning sign notes which sign, for the doctor message and staff).
+    answers: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_target(self) -> Keyword:
+    def _one_target(self) -> Intent:
         if (self.goto is None) == (self.action is None):
-            raise ValueError(f"keyword {self.words} needs exactly one of goto, action")
+            raise ValueError(f"intent {self.name!r} needs exactly one of goto, action")
+        if not self.words and not self.phrases:
+            raise ValueError(f"intent {self.name!r} needs words or phrases")
+        if self.kind == "chat" and self.phrases:
+            raise ValueError(f"intent {self.name!r}: a chat intent is heard only as a whole message (words)")
         return self
+
+
+class Safety(_Strict):
+    """The flow's safety rule, applied by the engine at every entry point (flows/safety.py).
+
+    A runner with ``flag`` gets ``see_doctor`` instead of any self-care step (``care: true``, or any step that
+    sends a video) and is not started on a sale (``sales`` actions); the flag stays until a step with
+    ``clears_tags`` lifts it (the runner says a doctor cleared them). A step that sends a video needs the
+    answer to ``screen`` in the current check (a restart clears the check's answers); without it the runner
+    gets ``screen_first``.
+    """
+
+    flag: str = "red_flag"
+    screen: str
+    see_doctor: str
+    screen_first: str
+    sales: list[str] = Field(default_factory=list)
 
 
 class FollowUp(_Strict):
@@ -185,8 +238,20 @@ class Flow(_Strict):
     on_unblock: str | None = None
     help: str
     stale: str | None = Field(default=None, description="sent when a runner taps an old question")
+    unclear: str | None = Field(default=None, description="typed words not understood while a question is open")
+    declined: str | None = Field(default=None, description="a request the runner postpones (「予約はまだ大丈夫」)")
+    on_sticker: str | None = None
+    on_media: str | None = Field(default=None, description="a photo, video, voice message or file")
     reset_text: str = "内容を新しくしました。\nお手数ですが、もう一度はじめからお答えください。"
+    safety: Safety | None = None
     videos: dict[str, Video] = Field(default_factory=dict)
-    keywords: list[Keyword] = Field(default_factory=list)
+    #: Spelling variants read as one (``{やり直: [やりなお]}``): applied to what is typed and to every word.
+    spellings: dict[str, list[str]] = Field(default_factory=dict)
+    intents: list[Intent] = Field(default_factory=list)
     steps: dict[str, Step]
     follow_ups: list[FollowUp] = Field(default_factory=list)
+
+    @property
+    def keywords(self) -> list[Intent]:
+        """The intents under their old name (readers written before intents)."""
+        return self.intents

@@ -31,6 +31,9 @@ class ConversationState:
             if tag not in self.tags:
                 self.tags.append(tag)
 
+    def remove_tags(self, tags: list[str]) -> None:
+        self.tags = [t for t in self.tags if t not in tags]
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 

@@ -16,7 +16,7 @@ async def test_every_step_and_its_messages_are_shown_as_chat_bubbles(bot: BotHar
     assert "起動時チェックの注意" in text
     assert "膝裏のどのあたりが" in text and '<span class="chip"' in text  # a question with its quick replies
     # Every variant, with what picks it in the flow's own words.
-    assert "条件: 注意が必要なサイン = 膝裏が腫れている" in text and "ベーカー嚢腫" in text
+    assert "条件: 当てはまるサイン = 膝裏が腫れている" in text and "ベーカー嚢腫" in text
     assert "flex-bubble" in text and "動画を見る" in text  # the video card as a card
     assert "{clinic_name}" not in text  # filled in like the bot fills it
     assert '<img' not in text  # thumbnails are not fetched from outside the app

@@ -43,6 +43,7 @@ async def test_each_milestone_is_counted_once_per_runner_and_day(bot: BotHarness
     await doctor.tap("1分チェックを始める")
     await doctor.tap("膝裏の内側")
     await doctor.tap("痛み")
+    await doctor.tap("当てはまるものがある")
     await doctor.tap("膝裏が腫れている")
 
     await bot.runner().follow()  # a friend who does nothing more

@@ -69,7 +69,7 @@ def test_more_than_five_messages_in_one_reply_is_refused(tmp_path: Path) -> None
 
 def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
     flow = copy()
-    flow["keywords"].append({"words": ["魔法"], "action": "magic.cure"})  # type: ignore[attr-defined]
+    flow["intents"].append({"name": "magic", "words": ["魔法"], "action": "magic.cure"})  # type: ignore[attr-defined]
     assert "unknown action 'magic.cure'" in refused(tmp_path, flow)
 
 
@@ -114,3 +114,36 @@ def test_staff_read_tags_in_japanese() -> None:
     assert tag_label(flows, "wants_staff") == "スタッフ希望"
     assert tag_label(flows, "clicked:knee_back.outer") == "動画をタップ(膝裏の外側の筋膜リリース)"
     assert tag_label(flows, "made-up") == "made-up"
+
+
+def test_a_word_that_means_two_intents_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["intents"].append({"name": "other", "words": ["予約"], "goto": "help"})  # type: ignore[attr-defined]
+    assert "intent 'other': word '予約' already means intent 'booking'" in refused(tmp_path, flow)
+
+
+def test_a_typed_word_that_answers_two_choices_is_refused(tmp_path: Path) -> None:
+    flow = copy()
+    flow["steps"]["feel"]["ask"]["choices"][1]["words"].append("痛い")  # type: ignore[index]
+    assert "step 'feel': '痛い' answers both '痛み' and '張り'" in refused(tmp_path, flow)
+
+
+def test_a_flow_with_videos_needs_a_safety_rule_that_points_somewhere_safe(tmp_path: Path) -> None:
+    flow = copy()
+    del flow["safety"]
+    assert "sends videos but declares no safety: block" in refused(tmp_path, flow)
+    flow = copy()
+    flow["safety"]["see_doctor"] = "video_only"  # type: ignore[index]
+    assert "'video_only' must not be a self-care step" in refused(tmp_path, flow)
+
+
+def test_typed_synonyms_do_not_change_a_questions_fingerprint() -> None:
+    from flows.loader import question_fingerprint
+    from flows.schema import Step
+
+    loaded = load_flows(ROOT / "flows", ALL_ACTIONS).flows["knee_back"]
+    step = loaded.flow.steps["where"]
+    assert step.ask is not None
+    plain = [c.model_copy(update={"words": [], "phrases": []}) for c in step.ask.choices]
+    fewer = Step(messages=step.messages, ask=step.ask.model_copy(update={"choices": plain}))
+    assert question_fingerprint(fewer) == question_fingerprint(step) == loaded.step_hashes["where"]

@@ -35,7 +35,8 @@ async def test_a_red_flag_answer_is_a_tag_staff_can_find(bot: BotHarness) -> Non
     await runner.tap("1分チェックを始める")
     await runner.tap("膝裏の外側")
     await runner.tap("痛み")
-    await runner.tap("しびれがある")
+    await runner.tap("当てはまるものがある")
+    await runner.tap("脚にしびれがある")
     assert await listed(bot, "red_flag") == [runner.user_id]
     assert await listed(bot, "red_flag:numbness") == [runner.user_id]
 

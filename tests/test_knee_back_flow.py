@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot.config.settings import ROOT
 from bot.store import keys
 from tests.harness import BotHarness, actions_in, video_links, walk_to_result
 
@@ -80,14 +81,17 @@ async def test_unsure_runners_get_all_four_muscles_and_both_videos(bot: BotHarne
 
 async def test_a_red_flag_sends_the_runner_to_a_doctor_without_video_or_sales(bot: BotHarness) -> None:
     for flag, reason in [("膝裏が腫れている", "ベーカー嚢腫"), ("深く曲げた時だけ痛い", "半月板"),
-                         ("軟骨のすり減りがある", "変形性膝関節症"), ("しびれがある", "神経"),
+                         ("軟骨のすり減りがある", "変形性膝関節症"), ("脚にしびれがある", "神経"),
                          ("転んだ・ひねった後から", "ケガ"), ("夜や安静時も痛む", "炎症"),
-                         ("熱っぽい・赤みがある", "炎症")]:
+                         ("熱っぽい・赤みがある", "炎症"), ("膝がロックする・ガクッとなる", "半月板"),
+                         ("ふくらはぎが腫れて痛む", "血栓")]:
         runner = bot.runner()
         await runner.follow()
         await runner.tap("1分チェックを始める")
         await runner.tap("膝裏の内側")
         await runner.tap("痛み")
+        which = await runner.tap("当てはまるものがある")
+        assert "いちばん近いもの" in runner.texts(which)
         answer = await runner.tap(flag)
         text = runner.texts(answer)
         assert "整形外科" in text and reason in text, flag
@@ -116,12 +120,31 @@ async def test_anything_not_understood_gets_short_help_and_the_open_question_sta
     runner = bot.runner()
     await runner.follow()
     await runner.tap("1分チェックを始める")
-    answer = await runner.say("こんにちは、よろしくお願いします")
-    assert "ご用件をお選びください" in runner.texts(answer)
+    answer = await runner.say("あいうえお")
+    assert "読み取れませんでした" in runner.texts(answer) and "メニュー" in runner.texts(answer)
     assert "膝裏の外側" in runner.visible_labels()  # the pending question can still be answered
+    await runner.tap("膝裏の外側")
+    await runner.tap("痛み")
+    await runner.tap("どれも当てはまらない")
+    await runner.tap("走った後")
+    after = await runner.say("あいうえお")  # nothing open: the help menu
+    assert "ご用件をお選びください" in runner.texts(after)
+
+
+async def test_greetings_thanks_and_stickers_get_a_short_human_answer(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await runner.follow()
+    await runner.tap("1分チェックを始める")
+    hello = await runner.say("こんにちは、よろしくお願いします")
+    assert "こんにちは" in runner.texts(hello) and "ご用件をお選びください" not in runner.texts(hello)
+    assert "膝裏の外側" in runner.visible_labels()  # the open question stays open
+    for thanks in ("ありがとうございました!", "👍", "了解です"):
+        reply = await runner.say(thanks)
+        assert "ありがとうございます" in runner.texts(reply), thanks
     sticker = await runner._act("message", message={"id": "1", "type": "sticker", "packageId": "1",
                                                     "stickerId": "1", "stickerResourceType": "STATIC"})
-    assert "ご用件をお選びください" in runner.texts(sticker)
+    assert "スタンプありがとうございます" in runner.texts(sticker)
+    assert "膝裏の外側" in runner.visible_labels()
 
 
 async def test_typing_a_choice_label_answers_the_question(bot: BotHarness) -> None:
@@ -204,5 +227,73 @@ async def test_state_names_the_flow_and_its_version(bot: BotHarness) -> None:
     await runner.follow()
     await runner.tap("1分チェックを始める")
     state = json.loads(await bot.runtime.store.redis.get(keys.state(runner.user_id)))
-    assert state["flow"] == "knee_back" and state["version"].startswith("1-")
+    assert state["flow"] == "knee_back" and state["version"].startswith("2-")
     assert await bot.runtime.store.redis.ttl(keys.state(runner.user_id)) > 0
+
+
+async def finish(bot: BotHarness, side: str, feel: str, timing: str) -> tuple[list[dict[str, object]], str]:
+    runner = bot.runner()
+    await runner.follow()
+    await runner.tap("1分チェックを始める")
+    await runner.tap(side)
+    await runner.tap(feel)
+    asked = await runner.tap("どれも当てはまらない")
+    result = await runner.tap(timing)
+    return result, runner.texts(asked)
+
+
+async def test_the_safety_question_fits_a_phone_and_its_labels_match_the_list(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await runner.follow()
+    await runner.tap("1分チェックを始める")
+    await runner.tap("膝裏の外側")
+    screen = await runner.tap("痛み")
+    assert [a["label"] for a in actions_in(screen[-1])] == ["どれも当てはまらない", "当てはまるものがある"]
+    listed = [line[1:] for line in runner.texts(screen).splitlines() if line.startswith("・")]
+    which = await runner.tap("当てはまるものがある")
+    assert [a["label"] for a in actions_in(which[-1])] == listed  # the same words, in the same order
+    assert "膝がロックする・ガクッとなる" in listed and "ふくらはぎが腫れて痛む" in listed
+
+
+async def test_every_answer_changes_the_advice(bot: BotHarness) -> None:
+    feel_texts, timing_texts = {}, {}
+    for feel in ("痛み", "張り", "だるさ"):
+        result, asked = await finish(bot, "膝裏の外側", feel, "走った後")
+        feel_texts[feel] = str(result[2].get("text"))
+        assert {"痛み": "痛みが出やすい", "張り": "張りを感じやすい", "だるさ": "だるさを感じやすい"}[feel] in asked
+    assert len(set(feel_texts.values())) == 3
+    for timing in ("走っている時", "走った後", "朝起きた時"):
+        result, _ = await finish(bot, "膝裏の内側", "張り", timing)
+        timing_texts[timing] = set(str(result[3].get("text")).splitlines())
+    for one in timing_texts:
+        for other in timing_texts:
+            if one != other:
+                assert len(timing_texts[one] - timing_texts[other]) > 3, (one, other)
+    assert "走る前" in " ".join(timing_texts["走っている時"])
+    assert "朝のルーティン" in " ".join(timing_texts["朝起きた時"])
+
+
+async def test_the_copy_says_what_the_article_says_in_the_clinics_voice(bot: BotHarness) -> None:
+    result, _ = await finish(bot, "わからない", "だるさ", "朝起きた時")
+    text = "\n".join(str(m.get("text", "")) for m in result) + str(result)
+    assert "真ん中や全体がつらい" not in text  # わからない is not told it is the centre
+    assert "しっかり5分ほぐす場合は2〜3日に1回" in text  # the article's fascia-release dose
+    assert "【マッサージ】" in text and "お風呂の後など" in text
+    assert "筋膜をほぐす方法" in text  # the video card frames fascia release
+    flow_file = (ROOT / "flows" / "knee_back.yaml").read_text(encoding="utf-8")
+    assert "腓腹筋(外側)" not in flow_file and "腓腹筋(内側)" not in flow_file  # one name: 腓腹筋(ふくらはぎの外側)
+    assert "のことがあります" not in flow_file and "メッセージください" not in flow_file
+    assert not any(p in flow_file for p in NO_CURE_PROMISES)
+
+
+async def test_more_detail_from_the_result_follows_the_article(bot: BotHarness) -> None:
+    runner = bot.runner()
+    await walk_to_result(runner, "膝裏の外側")
+    basics = await runner.tap("もっと詳しく")
+    assert "9割" in runner.texts(basics) and "筋肉痛のような" in runner.texts(basics)
+    fascia = await runner.tap("次へ(筋膜のつながり)")
+    for part in ("足の裏", "ふくらはぎ", "もも裏", "お尻", "腰", "拳", "テニスボール"):
+        assert part in runner.texts(fascia), part
+    causes = await runner.tap("次へ(原因と走り方)")
+    for part in ("同じ姿勢", "使いすぎ", "過去のケガ", "太ももの前"):
+        assert part in runner.texts(causes), part

@@ -99,7 +99,7 @@ async def test_a_refused_image_keeps_the_old_default_and_removes_the_half_made_m
 
 def test_every_area_sends_a_word_the_flows_understand() -> None:
     flow = yaml.safe_load((ROOT / "flows" / "knee_back.yaml").read_text(encoding="utf-8"))
-    words = {w for entry in flow["keywords"] for w in entry["words"]}
+    words = {w for entry in flow["intents"] for w in entry.get("words", [])}
     booking_words = {"予約確認"}  # booking's own keyword (bot/booking); not in the knee-back flow
     missing = {b.text for menu in MENUS for b in menu.buttons} - words - booking_words
     assert missing == set()

@@ -38,6 +38,22 @@ class QuietHours(BaseModel):
         return moment >= self.start or moment < self.end
 
 
+class Faq(BaseModel):
+    """Answers to what runners ask about the clinic, in its own words (opening hours, the map and the
+    booking deadline come from the rest of this file). An empty answer hands the question to staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parking: str = Field(default="", max_length=1000, description="駐車場")
+    payment: str = Field(default="", max_length=1000, description="支払い方法")
+    insurance: str = Field(default="", max_length=1000, description="保険")
+    clothing: str = Field(default="", max_length=1000, description="服装・持ち物")
+    cancellation: str = Field(default="", max_length=1000, description="キャンセル規定 (after the deadline rule)")
+
+    def answer(self, topic: str) -> str:
+        return str(getattr(self, topic)).strip()
+
+
 class Clinic(BaseModel):
     """Everything about the clinic that the bot says or obeys."""
 
@@ -56,6 +72,7 @@ class Clinic(BaseModel):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     staff_user_ids: list[str] = Field(default_factory=list)
     default_flow: str = "knee_back"
+    faq: Faq = Field(default_factory=Faq)
 
     @field_validator("timezone")
     @classmethod
@@ -70,6 +87,13 @@ class Clinic(BaseModel):
     @classmethod
     def _weekday_names(cls, value: dict[str, OpeningHours | None]) -> dict[str, OpeningHours | None]:
         return weekday_names(value)
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be a web address, https://… (runners open it as the map link)")
+        return value
 
     @field_validator("staff_user_ids")
     @classmethod

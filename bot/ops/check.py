@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from bot.config.clinic import ConfigError, load_clinic
+from pathlib import Path
+
+from bot.config.clinic import Clinic, ConfigError, load_clinic
 from bot.config.settings import Settings
 from bot.config.strength import weak_secrets
 from bot.plugins import FEATURES
 from bot.runtime import action_registries
-from flows.loader import FlowError, load_flows
+from flows.loader import FlowError, FlowSet, load_flows, long_lines
+from flows.width import PHONE_LINE, width
+from flows.width import long_lines as wide_lines
+from handlers.clinic_answers import FAQ_TOPICS
 
 
 def run_check(settings: Settings) -> int:
@@ -27,7 +32,7 @@ def run_check(settings: Settings) -> int:
         clinic = None
     try:
         flows = load_flows(settings.flows_dir, action_registries(FEATURES))
-        warnings += flows.warnings
+        warnings += copy_warnings(flows, clinic, settings.clinic_config)
         if clinic is not None and flows.get(clinic.default_flow) is None:
             problems.append(f"{settings.clinic_config}: default_flow {clinic.default_flow!r} has no flow file")
     except FlowError as exc:
@@ -38,6 +43,24 @@ def run_check(settings: Settings) -> int:
         print(f"error: {problem}")
     print("OK: settings, clinic file and flows are valid." if not problems else f"{len(problems)} problem(s).")
     return 1 if problems else 0
+
+
+def copy_warnings(flows: FlowSet, clinic: Clinic | None, clinic_path: Path) -> list[str]:
+    """Lines a small phone would wrap (the flows' texts as runners read them, ``{clinic_name}`` filled in, and
+    the clinic's own answers), and questions the clinic file leaves for staff to answer."""
+    if clinic is None:
+        return flows.warnings
+    variables = {"clinic_name": clinic.name, "clinic_address": clinic.address, "clinic_phone": clinic.phone,
+                 "clinic_access": clinic.access, "clinic_price": clinic.price, "clinic_url": clinic.url or "",
+                 "first_visit": clinic.booking.first_visit}
+    found = [f"{loaded.path}: {w}" for loaded in flows for w in long_lines(loaded.flow, variables)]
+    for topic, title in FAQ_TOPICS.items():
+        if not clinic.faq.answer(topic):
+            found.append(f"{clinic_path}: faq.{topic} ({title}) is empty: runners who ask are handed to staff")
+    for topic in (*FAQ_TOPICS, "cancellation"):
+        found += [f"{clinic_path}: faq.{topic}: a line {width(line):g} characters wide may wrap on a small phone "
+                  f"(over {PHONE_LINE:g}): {line}" for line in wide_lines(clinic.faq.answer(topic))]
+    return found
 
 
 def _weak_secrets(settings: Settings) -> list[str]:

@@ -19,7 +19,7 @@ from bot.features.booking.taps import int_param, service_of
 from bot.webhook.events import Event
 from flows.actions import ActionRegistry, Params
 from flows.context import Conversation
-from flows.engine import normalize
+from flows.intents import normalize
 
 actions = ActionRegistry()
 #: Typed words that end the 問診 instead of answering it.

@@ -31,6 +31,7 @@ from bot.store import Store, keys
 from bot.webhook.events import Event
 from flows.context import Conversation
 from flows.state import ConversationState
+from handlers.actions import WANTS_STAFF_AT
 from handlers.router import Router
 
 OPEN = f"{keys.PREFIX}:{{inbox}}:open"
@@ -115,16 +116,20 @@ def asked_for_staff(conv: Conversation) -> bool:
     """This event asked for a person: the tag is new, or staff.request ran again (it stamps the time)."""
     if "wants_staff" in conv.new_tags():
         return True
-    return bool(conv.state.extra.get("wants_staff_at") == conv.now.isoformat())
+    return bool(conv.state.extra.get(WANTS_STAFF_AT) == conv.now.isoformat())
 
 
 def stage_record(conv: Conversation, pipe: Any, ttl: int) -> None:
-    """Commit stage: note what staff should see from this event (runner words not understood, a request)."""
+    """Commit stage: note what staff should see from this event — runner words not understood (or sent to
+    staff), a photo, a typed warning sign (these put the runner on the open list), a sticker or a thank-you
+    (kept in the thread only), and a request for a person."""
     at = conv.now.timestamp()
-    if conv.unrecognized is not None:
-        entry = {"at": at, "from": "runner", "text": conv.unrecognized[:MAX_REPLY_CHARS],
-                 "quiet": conv.silent, "event": conv.event_id}
-        _stage_append(pipe, conv.user_id, entry, ttl, mark_open=True)
+    said = [(conv.unrecognized, True)] if conv.unrecognized is not None else []
+    said += [(note.text, note.needs_staff) for note in conv.staff_notes]
+    for text, needs_staff in said:
+        entry = {"at": at, "from": "runner", "text": text[:MAX_REPLY_CHARS], "quiet": conv.silent,
+                 "event": conv.event_id}
+        _stage_append(pipe, conv.user_id, entry, ttl, mark_open=needs_staff)
     if asked_for_staff(conv):
         entry = {"at": at, "from": "system", "text": "スタッフとの会話を希望しています", "event": conv.event_id}
         _stage_append(pipe, conv.user_id, entry, ttl, mark_open=True)

@@ -150,7 +150,7 @@ def build(loaded: LoadedFlow, variables: Mapping[str, str], tag_name: TagName = 
                 qr = quick_reply(flow.flow, name, step.ask.choices, 1)
                 view.messages[-1].html = view.messages[-1].html + _quick_replies(qr)
         steps.append(view)
-    keywords = [("・".join(k.words), "" if k.goto else action_name(k.action or ""), k.goto)
+    keywords = [("・".join(k.words or k.phrases), "" if k.goto else action_name(k.action or ""), k.goto)
                 for k in flow.keywords]
     return FlowView(name=flow.flow, title=flow.title, path=loaded.path.name, version=loaded.version,
                     warnings=list(loaded.warnings), keywords=keywords, steps=steps)
