@@ -29,6 +29,8 @@ from tests.standin_server import StandinServer
 SECRET = "test-channel-secret-0123456789abcdef"
 TOKEN = "test-channel-access-token"
 ADMIN = "test-admin-token"
+#: An admin token production accepts (it refuses weak secrets at start-up).
+STRONG_ADMIN = "x7Qp2LmN9vR4sT8wY1zA6bC3dE5fG0hJ"
 #: Every action a flow may name: the core's and every feature's.
 ALL_ACTIONS = action_registries(FEATURES)
 

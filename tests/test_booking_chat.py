@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.features.booking import messages
 from bot.store import keys
+from flows.state import ConversationState
 from tests.booking_support import (
     Clock,
     at,
@@ -132,6 +133,21 @@ async def test_a_runner_cancels_within_the_deadline_and_the_slot_is_free_again(b
     assert await service_of(bot).upcoming(runner.user_id) == []
     assert at(4, 11) in await service_of(bot).free_starts(dt.date(2030, 6, 4))
     await eventually(lambda: any("【キャンセル】" in t for t in staff_texts(bot)))
+
+
+async def test_a_runner_with_nothing_booked_any_more_loses_the_booked_tag(bot: BotHarness) -> None:
+    """The tag the booked rich menu and the check-ins follow means "has an upcoming booking"."""
+    runner = bot.runner()
+    await book(runner)
+    assert "booked" in await tags_of(bot, runner.user_id)
+    await runner.say("予約確認")
+    await runner.tap("キャンセルする")
+    await runner.tap("はい、キャンセルする")
+    assert "booked" not in await tags_of(bot, runner.user_id)
+
+
+async def tags_of(bot: BotHarness, user_id: str) -> list[str]:
+    return ConversationState.from_json(await bot.runtime.store.redis.get(keys.state(user_id))).tags
 
 
 async def test_a_runner_moves_a_booking_and_keeps_the_same_booking(bot: BotHarness) -> None:

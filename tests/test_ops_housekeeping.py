@@ -23,7 +23,7 @@ from bot.features.dashboard.inbox import OPEN, RECENT
 from bot.ops.logs import JsonFormatter
 from bot.store import keys
 from tests.booking_support import Clock, booking_bot
-from tests.harness import ADMIN, BotHarness, event, make_settings, walk_to_result
+from tests.harness import ADMIN, STRONG_ADMIN, BotHarness, event, make_settings, walk_to_result
 from tests.standin_server import StandinServer
 
 
@@ -69,7 +69,7 @@ async def test_the_staff_inbox_lists_forget_runners_whose_data_expired(bot: BotH
 
 async def test_production_serves_no_api_browser(redis_url: str, line: StandinServer) -> None:
     for environment, expected in [("production", 404), ("development", 200)]:
-        app = create_app(make_settings(redis_url, line, environment=environment))
+        app = create_app(make_settings(redis_url, line, environment=environment, admin_token=STRONG_ADMIN))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as client:
             for path in ("/docs", "/redoc", "/openapi.json"):
                 assert (await client.get(path)).status_code == expected, (environment, path)

@@ -26,12 +26,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config.settings import ROOT
-from tests.harness import SECRET, TOKEN
+from tests.harness import SECRET, STRONG_ADMIN, TOKEN
 from tests.standin_server import StandinServer
 
 VENV_BIN = str(Path(sys.executable).parent)
 #: Production refuses a weak admin token (the test harness's is one).
-STRONG_ADMIN = "x7Qp2LmN9vR4sT8wY1zA6bC3dE5fG0hJ"
 
 
 def final_stage() -> list[str]:

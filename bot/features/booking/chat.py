@@ -17,12 +17,10 @@ from bot.features.booking import messages as say
 from bot.features.booking.messages import ANY, Pick
 from bot.features.booking.service import Contact, Result
 from bot.features.booking.store import Booking
-from bot.features.booking.taps import date_param, int_param, service_of
+from bot.features.booking.taps import BOOKED_TAG, date_param, int_param, keep_booked_tag, service_of
 from bot.features.booking.waitlist import Waitlist
 from flows.actions import ActionRegistry, Params
 from flows.context import Conversation
-
-BOOKED_TAG = "booked"
 
 actions = ActionRegistry()
 
@@ -147,6 +145,7 @@ async def cancel(conv: Conversation, params: Params) -> None:
     if result.outcome == "ok" and result.booking is not None:
         conv.say(say.cancelled(service.clinic, result.booking, service.minutes_of(result.booking)))
         _tell_staff(conv, result.booking, "cancelled")
+        await keep_booked_tag(conv)
         return
     _say_refusal(conv, result)
 

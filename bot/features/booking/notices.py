@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from bot.delivery.queue import EventQueue
 from bot.features.booking import confirmations, intake, waiting
 from bot.features.booking.store import CONFIRMED
-from bot.features.booking.taps import service_of, waitlist_of
+from bot.features.booking.taps import keep_booked_tag, service_of, waitlist_of
 from bot.features.booking.waitlist import OFFER_END_KIND, OFFER_KIND, Entry, Hold
 from bot.webhook.events import Event
 from flows.context import Conversation
@@ -65,6 +65,7 @@ async def handle_staff_decision(event: Event, conv: Conversation) -> None:
     if booking is None or booking.user_id != conv.user_id or did not in STAFF_CHANGES:
         return
     conv.say(confirmations.staff_update_for_runner(service, booking, did))
+    await keep_booked_tag(conv)  # a booking staff made or cancelled changes the runner's menu too
 
 
 @router.on(f"x-{OFFER_KIND}")

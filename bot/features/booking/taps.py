@@ -30,3 +30,15 @@ def date_param(params: Params, name: str) -> dt.date | None:
         return dt.date.fromisoformat(params[name])
     except (KeyError, ValueError):
         return None
+
+
+#: A runner with an upcoming booking: the rich menu that leads with 予約確認 follows it, check-ins skip it.
+BOOKED_TAG = "booked"
+
+
+async def keep_booked_tag(conv: Conversation) -> None:
+    """The ``booked`` tag says "has an upcoming booking": given when one is made, taken when none is left."""
+    if await service_of(conv).upcoming(conv.user_id):
+        conv.state.add_tags([BOOKED_TAG])
+    else:
+        conv.state.tags = [t for t in conv.state.tags if t != BOOKED_TAG]
