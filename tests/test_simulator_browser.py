@@ -206,9 +206,9 @@ def test_on_a_phone_the_phone_is_the_screen_and_the_newest_message_stays_above_t
 
     for label in ("1分チェックを始める", "膝裏の外側", "張り"):
         tap(phone, label)
-    expect(phone.locator("#quick-replies").get_by_role("button", name="膝裏が腫れている")).to_be_visible()
-    expect(phone.locator("#chat .row.bot").last).to_contain_text("熱っぽい、赤みがある")
-    # The safety question's seven signs, all readable above the pills that answer it.
+    expect(phone.locator("#quick-replies").get_by_role("button", name="どれも当てはまらない")).to_be_visible()
+    expect(phone.locator("#chat .row.bot").last).to_contain_text("ふくらはぎが腫れて痛む")
+    # The safety question's list of signs, all readable above the two pills that answer it.
     phone.wait_for_function(NEWEST_ABOVE_QUICK_REPLIES)
     PHONE_SCREENSHOT.parent.mkdir(exist_ok=True)
     phone.screenshot(path=str(PHONE_SCREENSHOT))
