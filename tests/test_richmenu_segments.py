@@ -13,6 +13,7 @@ import pytest
 from bot.features.followups.richmenus import PENDING, MenuFollower, shown_key
 from bot.ops.richmenu import run_richmenu
 from tests.booking_support import Clock, booking_bot, through_intake
+from tests.harness import BotHarness, make_settings
 from tests.standin_server import StandinServer
 from tests.test_admin_inbox import wait_until
 
