@@ -7,12 +7,15 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 
 from bot.features.dashboard import friends, talk
 from bot.features.followups.tags import TagIndex
 from bot.store import keys
 from tests.admin_helpers import HTML, form_on, hidden, login
+from tests.booking_support import Clock, at, booking_bot, epoch, service_of
 from tests.harness import ADMIN, BotHarness, Runner
+from tests.standin_server import StandinServer
 from tests.test_admin_inbox import wait_until
 
 
@@ -209,3 +212,23 @@ async def test_friends_from_before_the_index_are_added_once_with_their_names(bot
     seen = await redis.zscore(friends.SEEN, old)
     assert seen is not None and abs(seen - (time.time() - 3600)) < 60, "last activity: an hour ago"
     assert await redis.hget(friends.NAMES, old) == "古い 友だち"
+
+
+async def test_a_friends_page_shows_the_next_booking_and_the_visits_so_far(redis_url: str, line: StandinServer,
+                                                                           tmp_path: Path) -> None:
+    clock = Clock()
+    async with booking_bot(redis_url, line, tmp_path, clock) as bot:
+        runner = bot.runner()
+        await runner.follow()
+        service = service_of(bot)
+        past = await service.reserve(runner.user_id, epoch(at(4, 11)), "visit-1", "test")
+        coming = await service.reserve(runner.user_id, epoch(at(6, 10)), "visit-2", "test")
+        assert past.booking is not None and coming.booking is not None
+        clock.now = at(4, 12)
+        assert (await service.mark_attendance(past.booking.id, "attended", "test", "山田")).outcome == "ok"
+        await login(bot)
+        page = await bot.client.get(f"/admin/friends/{runner.user_id}", headers=HTML)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+        upcoming, history = text.split("来院履歴")[0].split("予約 ")[-1], text.split("来院履歴")[1]
+        assert "6/6(木) 10:00" in upcoming and "6/4" not in upcoming
+        assert "6/4(火) 11:00 来院" in history

@@ -82,7 +82,8 @@ async def friend_detail(request: Request, user_id: str) -> Response:
             answers=view["answers"],
             tags=[(t, tag_label(parts.flows, t), t not in PROTECTED) for t in view["tags"]],
             talk=await talk.timeline(redis, user_id), handoff=await handoff.status(redis, user_id),
-            bookings=await booking.bookings.active_for(user_id) if booking is not None else None,
+            bookings=await booking.upcoming(user_id) if booking is not None else None,
+            visits=await booking.visit_history(user_id) if booking is not None else None,
             now=time.time(), nonce=secrets.token_urlsafe(12), max_chars=inbox.MAX_REPLY_CHARS,
             last_at=await redis.zscore(friends.SEEN, user_id))
     return page(request, "friend_detail.html", session, **context)
