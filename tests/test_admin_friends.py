@@ -14,7 +14,7 @@ from bot.features.followups.tags import TagIndex
 from bot.store import keys
 from tests.admin_helpers import HTML, form_on, hidden, login
 from tests.booking_support import Clock, at, booking_bot, epoch, service_of
-from tests.harness import ADMIN, BotHarness, Runner
+from tests.harness import ADMIN, BotHarness, Runner, walk_to_result
 from tests.standin_server import StandinServer
 from tests.test_admin_inbox import wait_until
 
@@ -22,12 +22,7 @@ from tests.test_admin_inbox import wait_until
 async def checked_runner(bot: BotHarness, name: str) -> Runner:
     runner = bot.runner()
     bot.line.state.set_profile(runner.user_id, name)
-    await runner.follow()
-    await runner.tap("1分チェックを始める")
-    await runner.tap("膝裏の外側")
-    await runner.tap("張り")
-    await runner.tap("どれも当てはまらない")
-    await runner.tap("走った後")
+    await walk_to_result(runner, "膝裏の外側")
     return runner
 
 

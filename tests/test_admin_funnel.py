@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from bot.features.dashboard import funnel, funnel_charts
 from tests.admin_helpers import HTML, login
-from tests.harness import BotHarness
+from tests.harness import BotHarness, walk_to_result
 
 
 async def today_counts(bot: BotHarness, *, questions: bool = False) -> dict[str, str]:
@@ -30,12 +30,7 @@ async def settle(bot: BotHarness, expected: dict[str, str], *, questions: bool =
 
 async def test_each_milestone_is_counted_once_per_runner_and_day(bot: BotHarness) -> None:
     finisher = bot.runner()
-    await finisher.follow()
-    await finisher.tap("1分チェックを始める")
-    await finisher.tap("膝裏の外側")
-    await finisher.tap("張り")
-    await finisher.tap("どれも当てはまらない")
-    await finisher.tap("走った後")
+    await walk_to_result(finisher, "膝裏の外側")
     await finisher.say("最初から")  # restarting does not count a second start
 
     doctor = bot.runner()

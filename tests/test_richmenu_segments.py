@@ -12,7 +12,7 @@ import pytest
 
 from bot.features.followups.richmenus import PENDING, MenuFollower, shown_key
 from bot.ops.richmenu import run_richmenu
-from tests.booking_support import Clock, booking_bot, through_intake
+from tests.booking_support import Clock, book_in_chat, booking_bot
 from tests.harness import BotHarness, make_settings
 from tests.standin_server import StandinServer
 from tests.test_admin_inbox import wait_until
@@ -42,11 +42,7 @@ async def test_a_runner_who_books_gets_the_booked_menu_and_leaves_it_when_forgot
     await runner.follow()
     await other.follow()
     assert menu_name(bot.line, runner.user_id) == "seitai-bot:main"
-    await runner.say("予約")
-    await runner.tap("6/4(火)")
-    await runner.tap("11:00")
-    await through_intake(runner)
-    await runner.tap("この内容で予約する")
+    await book_in_chat(runner)
     await settle(bot)
     assert menu_name(bot.line, runner.user_id) == "seitai-bot:booked"
     assert menu_name(bot.line, other.user_id) == "seitai-bot:main"
@@ -68,11 +64,7 @@ async def test_a_menu_published_again_is_linked_again(bot: BotHarness) -> None:
     assert await run_richmenu(settings, dry_run=None) == 0
     runner = bot.runner()
     await runner.follow()
-    await runner.say("予約")
-    await runner.tap("6/4(火)")
-    await runner.tap("11:00")
-    await through_intake(runner)
-    await runner.tap("この内容で予約する")
+    await book_in_chat(runner)
     await settle(bot)
     assert await run_richmenu(settings, dry_run=None) == 0  # the old booked menu is deleted: unlinked at LINE
     assert menu_name(bot.line, runner.user_id) == "seitai-bot:main"

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from bot.extension import Parts
 from bot.features.booking.service import BookingService
 from bot.features.dashboard import friends, handoff, inbox, talk
+from bot.features.dashboard.inbox_pages import staff_message
 from bot.features.dashboard.labels import CODE_TAGS, tag_label
 from bot.features.dashboard.views import back, page, read_form, require_followups, require_staff
 from bot.features.followups.staff_tags import PROTECTED, STAFF_TAGS, TagRefused, queue_change, staff_tag
@@ -91,15 +92,7 @@ async def friend_detail(request: Request, user_id: str) -> Response:
 
 @router.post("/admin/friends/{user_id}/message")
 async def friend_message(request: Request, user_id: str) -> Response:
-    session = require_staff(request)
-    data = await read_form(request, session)
-    text = data.get("text", "").strip()
-    url = f"/admin/friends/{quote(user_id)}"
-    if not text:
-        return back(url, "empty")
-    nonce = data.get("nonce") or secrets.token_urlsafe(12)
-    sent = await inbox.send_reply(parts_of(request), user_id, text, session.staff or "", f"friend:{nonce}")
-    return back(url, "sent" if sent else "again")
+    return await staff_message(request, user_id, f"/admin/friends/{quote(user_id)}", key_prefix="friend:")
 
 
 @router.post("/admin/friends/{user_id}/tags")

@@ -7,6 +7,7 @@ collects the form; the nonce in the form makes a form sent twice one reply.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -59,28 +60,37 @@ async def inbox_detail(request: Request, user_id: str) -> Response:
 
 @router.post("/admin/inbox/{user_id}/reply")
 async def inbox_reply(request: Request, user_id: str) -> Response:
+    return await staff_message(request, user_id, f"/admin/inbox/{quote(user_id)}")
+
+
+async def staff_message(request: Request, user_id: str, url: str, key_prefix: str = "") -> Response:
+    """A staff member's words from a page's form to the runner: queued once per form (its nonce) into the
+    runner's inbox, pushed in order with a retry key; back to ``url`` saying whether it went."""
     session = require_staff(request)
     data = await read_form(request, session)
     text = data.get("text", "").strip()
-    url = f"/admin/inbox/{quote(user_id)}"
     if not text:
         return back(url, "empty")
     nonce = data.get("nonce") or secrets.token_urlsafe(12)
-    sent = await inbox.send_reply(parts_of(request), user_id, text, session.staff or "", nonce)
+    sent = await inbox.send_reply(parts_of(request), user_id, text, session.staff or "", key_prefix + nonce)
     return back(url, "sent" if sent else "again")
 
 
 @router.post("/admin/inbox/{user_id}/take")
 async def inbox_take(request: Request, user_id: str) -> Response:
-    session = require_staff(request)
-    await read_form(request, session)
-    await inbox.take(parts_of(request), user_id, session.staff or "")
-    return back(f"/admin/inbox/{quote(user_id)}", "taken")
+    """Staff start answering by hand: the bot keeps quiet for this runner."""
+    return await _hand_off(request, user_id, inbox.take, "taken")
 
 
 @router.post("/admin/inbox/{user_id}/close")
 async def inbox_close(request: Request, user_id: str) -> Response:
+    """Staff are done: the bot answers the runner again."""
+    return await _hand_off(request, user_id, inbox.close, "closed")
+
+
+async def _hand_off(request: Request, user_id: str, change: Callable[[Parts, str, str], Awaitable[None]],
+                    done: str) -> Response:
     session = require_staff(request)
     await read_form(request, session)
-    await inbox.close(parts_of(request), user_id, session.staff or "")
-    return back(f"/admin/inbox/{quote(user_id)}", "closed")
+    await change(parts_of(request), user_id, session.staff or "")
+    return back(f"/admin/inbox/{quote(user_id)}", done)
