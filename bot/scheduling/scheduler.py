@@ -21,7 +21,6 @@ here is small — a sorted set, a claim script and a per-runner index — and ke
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -32,6 +31,7 @@ from typing import Any
 
 from bot.config.clinic import QuietHours
 from bot.delivery.queue import EventQueue
+from bot.scheduling.rounds import run_rounds
 from bot.store import Store
 from bot.store.keys import PREFIX, runner_key
 
@@ -161,13 +161,7 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event, interval_s: float = 5.0) -> None:
         """Claim and queue due jobs until ``stop`` is set (a worker loop: the web process runs it too)."""
-        while not stop.is_set():
-            try:
-                await self.run_due()
-            except Exception as exc:
-                log.warning("scheduler round failed", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):  # the interval passed: go round again
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        await run_rounds(stop, self.run_due, interval_s=interval_s, what="scheduler")
 
     async def _done(self, job: Job) -> None:
         redis = self.store.redis

@@ -17,7 +17,6 @@ Tags filter with the tag sets the follow-ups feature keeps (``lb:{tag:<tag>}``):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -30,6 +29,7 @@ from bot.features.booking.service import BookingService
 from bot.features.dashboard.talk import runner_acted, talk_key
 from bot.features.followups.optout import OPTED_OUT
 from bot.features.followups.tags import tag_key
+from bot.scheduling.rounds import pause
 from bot.store import Store, keys
 from bot.store.keys import PREFIX
 from bot.webhook.events import Event
@@ -110,8 +110,7 @@ async def backfill(parts: Parts, stop: asyncio.Event, names_per_second: float = 
             return
         except Exception as exc:  # Redis away at start-up: try again shortly
             log.warning("friend index backfill failed; retrying", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=30)
+            await pause(stop, 30)
 
 
 class NameFetcher:

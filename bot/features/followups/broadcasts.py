@@ -18,7 +18,6 @@ nothing twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -32,6 +31,7 @@ from bot.extension import Parts
 from bot.features.followups.segments import SegmentSender, excluded, quiet_until
 from bot.features.followups.tags import TagIndex
 from bot.features.followups.tracking import public_base
+from bot.scheduling.rounds import run_rounds
 from bot.store.keys import PREFIX
 from bot.store.lua import Lua
 
@@ -267,13 +267,7 @@ class Broadcasts:
             await self.redis.zrem(DUE, str(claimed))
 
     async def run(self, stop: asyncio.Event, interval_s: float = 5.0) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_due()
-            except Exception as exc:
-                log.warning("broadcast round failed", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        await run_rounds(stop, self.run_due, interval_s=interval_s, what="broadcast")
 
 
 def _rewrite_uris(node: Any, through: Callable[[str], str]) -> Any:

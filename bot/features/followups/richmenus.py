@@ -15,7 +15,6 @@ deleted menu.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from linebot.v3.messaging import RichMenuBulkLinkRequest, RichMenuBulkUnlinkRequ
 from bot.extension import Parts
 from bot.features.followups.tags import TagIndex
 from bot.ops.richmenu import MENUS, Menu, menu_for
+from bot.scheduling.rounds import run_rounds
 from bot.store.keys import PREFIX, runner_key
 from bot.store.lua import Lua
 from flows.context import Conversation
@@ -121,14 +121,11 @@ class MenuFollower:
         return int(await _DONE.run(self.redis, (PENDING,), *args))
 
     async def run(self, stop: asyncio.Event, interval_s: float = 2.0) -> None:
-        while not stop.is_set():
-            try:
-                while await self.run_once() and not stop.is_set():
-                    pass
-            except Exception as exc:  # LINE or Redis unavailable: the queue keeps them for the next round
-                log.warning("rich menu round failed", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        async def until_empty() -> None:  # LINE or Redis unavailable: the queue keeps them for the next round
+            while await self.run_once() and not stop.is_set():
+                pass
+
+        await run_rounds(stop, until_empty, interval_s=interval_s, what="rich menu")
 
 
 def _now_ms() -> int:
