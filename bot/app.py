@@ -19,6 +19,7 @@ from bot.config.settings import Settings, load_settings
 from bot.config.strength import weak_secrets
 from bot.extension import Parts
 from bot.local.mount import mount_standin
+from bot.ops import heap
 from bot.ops.logs import configure_logging
 from bot.ops.observability import mount as mount_observability
 from bot.plugins import FEATURES, enabled
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.start_consumers(settings.inline_consumers, concurrency=settings.inline_consumer_concurrency)
         if settings.inline_scheduler:
             runtime.start_worker_loops()
+        heap.settle()  # after start-up: the collector no longer walks what start-up built (bot/ops/heap.py)
         if settings.local_mode:
             log.info("local mode: no LINE channel configured",
                      extra={"simulator": f"http://{settings.host}:{settings.port}/simulator"})
