@@ -27,7 +27,7 @@ from bot.runtime import build_runtime
 from bot.web.favicon import mount_favicon
 from bot.web.parts import parts_if_ready
 from bot.webhook.events import Event
-from bot.webhook.router import create_webhook_router
+from bot.webhook.router import WebhookRoute
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Seitai clinic LINE assistant", lifespan=lifespan, **hidden)  # type: ignore[arg-type]
     app.state.settings = settings
     queue_proxy = _LazyQueue(app)
-    app.include_router(create_webhook_router(
-        SignatureValidator(settings.channel_secret()), queue_proxy, max_body_bytes=settings.max_body_bytes,
-        max_event_age_s=settings.event_dedupe_seconds, accept_timeout_s=settings.store_answer_timeout_s))
+    # Added first, so the request-id middleware (added later, hence outside it) still wraps the webhook.
+    app.add_middleware(
+        WebhookRoute, validator=SignatureValidator(settings.channel_secret()), queue=queue_proxy,
+        max_body_bytes=settings.max_body_bytes, max_event_age_s=settings.event_dedupe_seconds,
+        accept_timeout_s=settings.store_answer_timeout_s)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
