@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             spy = None
             if args.pyspy:
                 fmt = "raw" if args.pyspy.suffix == ".txt" else "flamegraph"  # raw: collapsed stacks, greppable
-                spy = subprocess.Popen([PYSPY, "record", "--nonblocking", "-f", fmt, "-o", str(args.pyspy), "-d",
+                blocking = [] if os.environ.get("PYSPY_BLOCKING") else ["--nonblocking"]  # exact stacks, slower
+                spy = subprocess.Popen([PYSPY, "record", *blocking, "-f", fmt, "-o", str(args.pyspy), "-d",
                                         str(int(args.seconds) + 2), "-p", str(app.proc.pid)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             count = int(args.rate * args.seconds)
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             cpu_ms = (cpu_seconds(app.proc.pid) - cpu0) * 1000 / max(1, len(e2e))
             if spy is not None:
                 spy.wait(timeout=60)
+            commands = redis.client().info("commandstats")
+            per_event = {k.removeprefix("cmdstat_"): round(v["calls"] / max(1, len(e2e)), 2)
+                         for k, v in sorted(commands.items(), key=lambda kv: -kv[1]["calls"])}
             pids = {"bot": app.proc.pid, "stand-in": standin.proc.pid}
             print(f"open loop {args.rate:.0f}/s × {args.seconds:.0f} s: acked {res.acked}/{res.sent}, "
                   f"answered {len(e2e)}, generator late p99 {res.late_ms_p99:.1f} ms; "
@@ -101,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(_table(f"end-to-end, step {step}",
                              [ms for ms, k in zip(e2e, stats["e2e_step"], strict=True) if k == step]))
             print("\n".join(_gc_summary(gc_log, pids)))
+            print(f"Redis commands per answered event (warm-up included): {per_event}")
     return 0
 
 
