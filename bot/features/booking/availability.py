@@ -103,9 +103,9 @@ class Availability:
         now = self.now()
         busy = await self.busy(list(slots.bookable_days(self.clinic, now)))
         candidates = self.candidates(practitioner)
-        mine = slots.free_starts(self.clinic, now, busy, menu, candidates, None, user_id)
-        anyone = slots.free_starts(self.clinic, now, busy, menu, candidates) if user_id else mine
-        return sorted({start.date() for start in mine}), slots.full_days(self.clinic, now, anyone, menu)
+        mine = slots.days_with_free(self.clinic, now, busy, menu, candidates, user_id)
+        anyone = slots.days_with_free(self.clinic, now, busy, menu, candidates) if user_id else mine
+        return mine, slots.days_without(self.clinic, now, set(anyone), menu)
 
     async def full_days(self, *, menu: Menu | None = None, practitioner: str | None = None) -> list[dt.date]:
         """Open days ahead where this menu (with this practitioner) has no free time: the waitlist's days."""
