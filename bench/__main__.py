@@ -1,6 +1,6 @@
 """``python -m bench``: run the whole benchmark suite and write ``bench/results/latest.md`` (+ README table).
 
-Phases (``--only`` picks some): throughput, growth, scaleout, faults, fuzz. Every process is started here and
+Phases (``--only`` picks some): throughput, growth, scaleout, faults, fuzz, burst. Every process is started here and
 stopped here; everything is on 127.0.0.1; every loop is bounded in count and time.
 """
 
@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import faults, scenarios
+from bench import burst, faults, scenarios
 
 HERE = Path(__file__).resolve().parent
 PHASES: dict[str, Callable[..., str]] = {
     "throughput": scenarios.throughput, "growth": scenarios.growth, "scaleout": scenarios.scaleout,
-    "faults": faults.faults, "fuzz": scenarios.fuzz,
+    "faults": faults.faults, "fuzz": scenarios.fuzz, "burst": burst.burst,
 }
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 

@@ -11,6 +11,7 @@ from the ``sent_ns`` in the token. Everything else (faults, 409 on a reused retr
 from __future__ import annotations
 
 import argparse
+import gc
 import threading
 import time
 from typing import Any
@@ -31,6 +32,7 @@ class BenchState(StandinState):
         self.used_tokens: set[str] = set()
         self.push_keys: dict[str, int] = {}
         self.e2e_ms: list[float] = []
+        self.e2e_step: list[int] = []  # the event's place in its runner's script (the token's last part)
         self.sends_by_user: dict[str, int] = {}
         super().__init__(**kwargs)
 
@@ -39,6 +41,7 @@ class BenchState(StandinState):
             self.used_tokens.clear()
             self.push_keys.clear()
             self.e2e_ms.clear()
+            self.e2e_step.clear()
             self.sends_by_user.clear()
         self.reset()
 
@@ -55,6 +58,7 @@ class BenchState(StandinState):
             sent_ns = int(parts[2]) if parts[2].isdigit() else 0
             if sent_ns:
                 self.e2e_ms.append((time.time_ns() - sent_ns) / 1e6)
+                self.e2e_step.append(int(parts[3]) if parts[3].isdigit() else -1)
             self.sends_by_user[parts[1]] = self.sends_by_user.get(parts[1], 0) + 1
         return parts[1]
 
@@ -67,7 +71,7 @@ class BenchState(StandinState):
         with self._bench_lock:
             out: dict[str, Any] = {
                 "replies": len(self.used_tokens), "pushes": sum(self.push_keys.values()),
-                "e2e_ms": list(self.e2e_ms),
+                "e2e_ms": list(self.e2e_ms), "e2e_step": list(self.e2e_step),
             }
             if with_keys:
                 out["tokens"] = sorted(self.used_tokens)
@@ -97,7 +101,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--validate", action="store_true", help="validate bodies against LINE's OpenAPI (slow)")
     args = parser.parse_args(argv)
     state = BenchState(validate=args.validate)
-    uvicorn.run(create_bench_standin(state), host="127.0.0.1", port=args.port, log_level="warning",
+    app = create_bench_standin(state)
+    # LINE's servers do not pause for a Python garbage collector; this stand-in's full collections (up to
+    # 130 ms, bench/tailprobe.py) would otherwise show in every target's end-to-end tail.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning",
                 access_log=False)
 
 

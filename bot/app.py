@@ -19,6 +19,7 @@ from bot.config.settings import Settings, load_settings
 from bot.config.strength import weak_secrets
 from bot.extension import Parts
 from bot.local.mount import mount_standin
+from bot.ops import heap
 from bot.ops.logs import configure_logging
 from bot.ops.observability import mount as mount_observability
 from bot.plugins import FEATURES, enabled
@@ -26,7 +27,7 @@ from bot.runtime import build_runtime
 from bot.web.favicon import mount_favicon
 from bot.web.parts import parts_if_ready
 from bot.webhook.events import Event
-from bot.webhook.router import create_webhook_router
+from bot.webhook.router import WebhookRoute
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.start_consumers(settings.inline_consumers, concurrency=settings.inline_consumer_concurrency)
         if settings.inline_scheduler:
             runtime.start_worker_loops()
+        heap.settle()  # after start-up: the collector no longer walks what start-up built (bot/ops/heap.py)
         if settings.local_mode:
             log.info("local mode: no LINE channel configured",
                      extra={"simulator": f"http://{settings.host}:{settings.port}/simulator"})
@@ -61,9 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Seitai clinic LINE assistant", lifespan=lifespan, **hidden)  # type: ignore[arg-type]
     app.state.settings = settings
     queue_proxy = _LazyQueue(app)
-    app.include_router(create_webhook_router(
-        SignatureValidator(settings.channel_secret()), queue_proxy, max_body_bytes=settings.max_body_bytes,
-        max_event_age_s=settings.event_dedupe_seconds, accept_timeout_s=settings.store_answer_timeout_s))
+    # Added first, so the request-id middleware (added later, hence outside it) still wraps the webhook.
+    app.add_middleware(
+        WebhookRoute, validator=SignatureValidator(settings.channel_secret()), queue=queue_proxy,
+        max_body_bytes=settings.max_body_bytes, max_event_age_s=settings.event_dedupe_seconds,
+        accept_timeout_s=settings.store_answer_timeout_s)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

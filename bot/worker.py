@@ -12,6 +12,7 @@ import logging
 import signal
 
 from bot.config.settings import Settings
+from bot.ops import heap
 from bot.ops.logs import configure_logging
 from bot.plugins import FEATURES
 from bot.runtime import build_runtime
@@ -35,6 +36,7 @@ async def run_worker(settings: Settings, consumers: int = 2, metrics_port: int |
     await runtime.queue.ensure_group()
     runtime.start_consumers(consumers)
     runtime.start_worker_loops()
+    heap.settle()  # the collector no longer walks what start-up built (bot/ops/heap.py)
     log.info("worker started", extra={"consumers": consumers, "loops": len(runtime.hooks.loops)})
     await runtime.stop.wait()
     await runtime.shutdown()

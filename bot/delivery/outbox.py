@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bot.delivery.line_client import LineClient, Outcome, SendResult
@@ -60,11 +60,17 @@ class OutboxEntry:
     done: int = 0
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # Not ``dataclasses.asdict``: it deep-copies every message dict before json sees it (4 % of the
+        # consumer's samples, py-spy); the fields are already JSON-ready, so they are written as they are.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, ensure_ascii=False,
+                          separators=(",", ":"))
 
     @classmethod
     def loads(cls, raw: str) -> OutboxEntry:
         return cls(**json.loads(raw))
+
+
+_FIELDS = tuple(f.name for f in fields(OutboxEntry))
 
 
 class Outbox:

@@ -93,6 +93,20 @@ class Availability:
         starts = await self.free_starts(menu=menu, practitioner=practitioner, user_id=user_id)
         return sorted({start.date() for start in starts})
 
+    async def days_to_offer(self, *, menu: Menu, practitioner: str | None, user_id: str
+                            ) -> tuple[list[dt.date], list[dt.date]]:
+        """(:meth:`free_days` for ``user_id``, :meth:`full_days`) from one read of the calendar.
+
+        Why: the booking start asked for both, and each read every practitioner's every bookable day (one
+        HGETALL each, about 60) — the bench's costliest event (py-spy, ``python -m bench.tailprobe``).
+        """
+        now = self.now()
+        busy = await self.busy(list(slots.bookable_days(self.clinic, now)))
+        candidates = self.candidates(practitioner)
+        mine = slots.days_with_free(self.clinic, now, busy, menu, candidates, user_id)
+        anyone = slots.days_with_free(self.clinic, now, busy, menu, candidates) if user_id else mine
+        return mine, slots.days_without(self.clinic, now, set(anyone), menu)
+
     async def full_days(self, *, menu: Menu | None = None, practitioner: str | None = None) -> list[dt.date]:
         """Open days ahead where this menu (with this practitioner) has no free time: the waitlist's days."""
         chosen = menu or self.default_menu

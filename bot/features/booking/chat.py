@@ -46,14 +46,14 @@ async def choose_day(conv: Conversation, params: Params) -> None:
         conv.say(say.choose_practitioner(staff, pick.menu))
         return
     menu = service.clinic.booking.menu(pick.menu) or service.default_menu
-    days = await service.free_days(menu=menu, practitioner=pick.nominated, user_id=conv.user_id)
+    days, full = await service.days_to_offer(menu=menu, practitioner=pick.nominated, user_id=conv.user_id)
     after = date_param(params, "after")
     if after is not None:
         days = [d for d in days if d > after]
     if not days:
         conv.say(say.no_free_slots(service.clinic, pick))
         return
-    waitable = not pick.moving and bool(await service.full_days(menu=menu, practitioner=pick.nominated))
+    waitable = not pick.moving and bool(full)
     conv.say(say.choose_day(days, pick, waitable=waitable))
 
 

@@ -89,12 +89,16 @@ def bookable_days(clinic: Clinic, now: dt.datetime) -> Iterator[dt.date]:
 def is_bookable(clinic: Clinic, now: dt.datetime, start: dt.datetime, minutes: int | None = None) -> bool:
     """A grid start in opening hours with room for the menu, far enough from now and not too far ahead."""
     local = start.astimezone(clinic.tz)
+    return _in_window(clinic, now, start) and local in grid_starts(clinic, local.date(), minutes)
+
+
+def _in_window(clinic: Clinic, now: dt.datetime, start: dt.datetime) -> bool:
+    """:func:`is_bookable` for a start taken from :func:`grid_starts` (so on the grid already). Why apart:
+    checking the grid again rebuilt the day's list for every start — the booking start's main cost."""
+    local = start.astimezone(clinic.tz)
     if local < now + dt.timedelta(hours=clinic.booking.min_notice_hours):
         return False
-    last_day = now.astimezone(clinic.tz).date() + dt.timedelta(days=clinic.booking.days_ahead)
-    if local.date() > last_day:
-        return False
-    return local in grid_starts(clinic, local.date(), minutes)
+    return local.date() <= now.astimezone(clinic.tz).date() + dt.timedelta(days=clinic.booking.days_ahead)
 
 
 def free_starts(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candidates: Sequence[Practitioner],
@@ -104,16 +108,31 @@ def free_starts(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candid
     at = epoch(now)
     return [
         start for d in days for start in grid_starts(clinic, d, menu.minutes)
-        if is_bookable(clinic, now, start, menu.minutes)
+        if _in_window(clinic, now, start)
         and free_practitioners(clinic, busy, start, menu.minutes, candidates, at, user_id)
     ]
 
 
+def days_with_free(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candidates: Sequence[Practitioner],
+                   user_id: str = "") -> list[dt.date]:
+    """The days of :func:`free_starts`, each found at its first free start (the rest of the day is skipped)."""
+    at = epoch(now)
+    return [d for d in bookable_days(clinic, now) if any(
+        _in_window(clinic, now, start) and free_practitioners(clinic, busy, start, menu.minutes, candidates, at,
+                                                              user_id)
+        for start in grid_starts(clinic, d, menu.minutes))]
+
+
 def full_days(clinic: Clinic, now: dt.datetime, free: Sequence[dt.datetime], menu: Menu) -> list[dt.date]:
     """Open days ahead with no free time for the menu: what a runner may join the waitlist for."""
+    return days_without(clinic, now, {s.date() for s in free}, menu)
+
+
+def days_without(clinic: Clinic, now: dt.datetime, free_days: set[dt.date], menu: Menu) -> list[dt.date]:
+    """Open days ahead (a start in the booking window) that are not in ``free_days``."""
     open_days = {d for d in bookable_days(clinic, now)
-                 if any(is_bookable(clinic, now, s, menu.minutes) for s in grid_starts(clinic, d, menu.minutes))}
-    return sorted(open_days - {s.date() for s in free})
+                 if any(_in_window(clinic, now, s) for s in grid_starts(clinic, d, menu.minutes))}
+    return sorted(open_days - free_days)
 
 
 def seats_at(clinic: Clinic, busy: Busy, cell: dt.datetime) -> tuple[int, int]:
