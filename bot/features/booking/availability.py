@@ -88,14 +88,9 @@ class Availability:
         return slots.free_starts(self.clinic, now, busy, menu or self.default_menu, self.candidates(practitioner),
                                  day, user_id)
 
-    async def free_days(self, *, menu: Menu | None = None, practitioner: str | None = None,
-                        user_id: str = "") -> list[dt.date]:
-        starts = await self.free_starts(menu=menu, practitioner=practitioner, user_id=user_id)
-        return sorted({start.date() for start in starts})
-
     async def days_to_offer(self, *, menu: Menu, practitioner: str | None, user_id: str
                             ) -> tuple[list[dt.date], list[dt.date]]:
-        """(:meth:`free_days` for ``user_id``, :meth:`full_days`) from one read of the calendar.
+        """(the days with a free time for ``user_id``, :meth:`full_days`) from one read of the calendar.
 
         Why: the booking start asked for both, and each read every practitioner's every bookable day (one
         HGETALL each, about 60) — the bench's costliest event (py-spy, ``python -m bench.tailprobe``).
@@ -109,9 +104,9 @@ class Availability:
 
     async def full_days(self, *, menu: Menu | None = None, practitioner: str | None = None) -> list[dt.date]:
         """Open days ahead where this menu (with this practitioner) has no free time: the waitlist's days."""
-        chosen = menu or self.default_menu
-        free = await self.free_starts(menu=chosen, practitioner=practitioner)
-        return slots.full_days(self.clinic, self.now(), free, chosen)
+        _free, full = await self.days_to_offer(menu=menu or self.default_menu, practitioner=practitioner,
+                                               user_id="")
+        return full
 
     async def nearest_free(self, wanted: dt.datetime, count: int = 6, *, menu: Menu | None = None,
                            practitioner: str | None = None, user_id: str = "") -> list[dt.datetime]:

@@ -123,13 +123,9 @@ def days_with_free(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, can
         for start in grid_starts(clinic, d, menu.minutes))]
 
 
-def full_days(clinic: Clinic, now: dt.datetime, free: Sequence[dt.datetime], menu: Menu) -> list[dt.date]:
-    """Open days ahead with no free time for the menu: what a runner may join the waitlist for."""
-    return days_without(clinic, now, {s.date() for s in free}, menu)
-
-
 def days_without(clinic: Clinic, now: dt.datetime, free_days: set[dt.date], menu: Menu) -> list[dt.date]:
-    """Open days ahead (a start in the booking window) that are not in ``free_days``."""
+    """Open days ahead (a start in the booking window) that are not in ``free_days``: with no free time for the
+    menu, what a runner may join the waitlist for."""
     open_days = {d for d in bookable_days(clinic, now)
                  if any(_in_window(clinic, now, s) for s in grid_starts(clinic, d, menu.minutes))}
     return sorted(open_days - free_days)
