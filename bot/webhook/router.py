@@ -15,11 +15,14 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from fastapi import HTTPException
 from linebot.v3 import SignatureValidator
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.ops import metrics
+from bot.web.bodies import read_capped
 from bot.webhook.events import Event
 from bot.webhook.validation import LINE_MAY_SEND, BodyRefused, drop_reason, parse_body, type_label
 
@@ -61,20 +64,17 @@ class WebhookRoute:
                                               headers={"Allow": "POST"})
         else:
             try:
-                response = await self.callback(dict(scope["headers"]), receive)
-            except _Disconnected:
+                response = await self.callback(Request(scope, receive))
+            except ClientDisconnect:
                 return  # LINE hung up before the body arrived: nobody to answer, nothing accepted
         await response(scope, receive, send)
 
-    async def callback(self, headers: dict[bytes, bytes], receive: Receive) -> Response:
-        limit = self.max_body_bytes
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            return _error(413, "request body too large")
-        body = await _read_limited(receive, limit)
-        if body is None:
-            return _error(413, "request body too large")
-        signature = headers.get(b"x-line-signature", b"").decode("latin-1")
+    async def callback(self, request: Request) -> Response:
+        try:  # the cap every unauthenticated body has: the declared length, then while reading
+            body = await read_capped(request, self.max_body_bytes)
+        except HTTPException as too_large:
+            return _error(too_large.status_code, str(too_large.detail))
+        signature = request.headers.get("x-line-signature", "")
         if not signature or not _signed(self.validator, body, signature):
             return _error(400, "invalid signature")
         try:
@@ -92,10 +92,6 @@ class WebhookRoute:
                 return JSONResponse({"status": "ok", "dropped": dropped})
             return _error(400, "no acceptable events", dropped=dropped)
         return await _persist(self.queue, events, self.accept_timeout_s, dropped)
-
-
-class _Disconnected(Exception):
-    """The client went away while its body was being read."""
 
 
 def _admit(raw_events: list[Any], max_age_s: int) -> tuple[list[Event], dict[str, int]]:
@@ -141,23 +137,6 @@ async def _persist(queue: Acceptor, events: list[Event], timeout_s: float, dropp
     if dropped:
         payload["dropped"] = dropped
     return JSONResponse(payload)
-
-
-async def _read_limited(receive: Receive, limit: int) -> bytes | None:
-    """Read the body, giving up as soon as it passes ``limit`` (a missing Content-Length proves nothing)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _signed(validator: SignatureValidator, body: bytes, signature: str) -> bool:
