@@ -22,6 +22,7 @@ from bot.delivery.queue import EventQueue
 from bot.ops import metrics
 from bot.ops.logs import correlation_id
 from bot.store import keys
+from bot.store.per_turn import PerTurn
 from bot.webhook.events import Event
 from flows.context import Conversation
 from flows.state import ConversationState
@@ -72,7 +73,7 @@ class Consumer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_reclaim = 0.0
         self._poisoned: set[str] = set()
-        self._acks: list[str] = []  # finished notices, acknowledged at the next turn of the event loop
+        self._acks = PerTurn(self._ack_now, self._tasks)  # finished notices, acknowledged together
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; in-flight runners are finished, not abandoned."""
@@ -92,8 +93,7 @@ class Consumer:
                 break
             await asyncio.wait(set(self._tasks), timeout=30)
             await asyncio.sleep(0)  # let a queued acknowledgement start (its task joins self._tasks)
-            if self._acks:
-                self._send_acks()
+            self._acks.flush()
 
     async def _one_round(self, stop: asyncio.Event) -> None:
         await self._reclaim_if_due()
@@ -168,17 +168,7 @@ class Consumer:
         (py-spy); several drains often finish in the same turn. A notice acknowledged late (or never, after
         a crash) is only read again and finds its runner's inbox empty, so nothing depends on the moment.
         """
-        if not self._acks:
-            asyncio.get_running_loop().call_soon(self._send_acks)
-        self._acks.append(entry_id)
-
-    def _send_acks(self) -> None:
-        ids, self._acks = self._acks, []
-        if not ids:  # sent already (by the shutdown in run)
-            return
-        task = asyncio.get_running_loop().create_task(self._ack_now(ids))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._acks.add(entry_id)
 
     async def _ack_now(self, ids: list[str]) -> None:
         try:

@@ -25,6 +25,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from bot.store.per_turn import PerTurn
+
 
 class Lua:
     __slots__ = ("script", "sha")
@@ -62,21 +64,12 @@ class _Batch:
     def __init__(self, redis: Any) -> None:
         self.redis = redis
         self.loop = asyncio.get_running_loop()
-        self.waiting: list[_Item] = []
-        self.sending: set[asyncio.Task[None]] = set()
+        self.waiting: PerTurn[_Item] = PerTurn(self._send)
 
     def submit(self, lua: Lua, keys_and_args: tuple[Any, ...], numkeys: int) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = self.loop.create_future()
-        if not self.waiting:
-            self.loop.call_soon(self._send_waiting)
-        self.waiting.append((lua, keys_and_args, numkeys, future))
+        self.waiting.add((lua, keys_and_args, numkeys, future))
         return future
-
-    def _send_waiting(self) -> None:
-        items, self.waiting = self.waiting, []
-        task = self.loop.create_task(self._send(items))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
 
     async def _send(self, items: list[_Item]) -> None:
         if len(items) == 1:
