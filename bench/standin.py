@@ -11,7 +11,6 @@ from the ``sent_ns`` in the token. Everything else (faults, 409 on a reused retr
 from __future__ import annotations
 
 import argparse
-import gc
 import threading
 import time
 from typing import Any
@@ -20,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.local.line_standin import LineApiError, StandinState, create_standin_app
+from bot.ops import heap
 
 INVALID_REPLY_TOKEN = "Invalid reply token"
 
@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_bench_standin(state)
     # LINE's servers do not pause for a Python garbage collector; this stand-in's full collections (up to
     # 130 ms, bench/tailprobe.py) would otherwise show in every target's end-to-end tail.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 10)
+    heap.settle()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning",
                 access_log=False)
 
