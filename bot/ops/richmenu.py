@@ -25,7 +25,6 @@ from typing import Any
 
 from linebot.v3.messaging import RichMenuRequest
 from linebot.v3.messaging.exceptions import ApiException
-from PIL import Image, ImageDraw, ImageFont
 
 from bot.config.settings import Settings
 from bot.delivery.line_client import LineClient
@@ -140,6 +139,10 @@ def menu_definition(buttons: Sequence[Button] = BUTTONS) -> dict[str, Any]:
 
 def draw_menu(buttons: Sequence[Button] = BUTTONS) -> bytes:
     """The menu picture as PNG bytes: a rounded tile per area, the label large, the hint below."""
+    # Imported here, not at the top: only `python -m bot richmenu` and the simulator draw, and Pillow would
+    # add ~4 MiB to every web process that merely asks which menu a runner gets (bench/README.md, memory).
+    from PIL import Image, ImageDraw, ImageFont
+
     image = Image.new("RGB", (WIDTH, HEIGHT), _BACKGROUND)
     draw = ImageDraw.Draw(image)
     label_font = ImageFont.truetype(str(font_path()), 118)

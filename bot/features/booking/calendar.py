@@ -16,14 +16,14 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import Any
-
-from icalendar import Calendar
-from icalendar import Event as CalendarEvent
+from typing import TYPE_CHECKING, Any
 
 from bot.features.booking import slots
 from bot.features.booking.service import BookingService
 from bot.features.booking.store import TAG, Booking
+
+if TYPE_CHECKING:
+    import icalendar
 
 #: The feed reaches back this far, so staff see recent history too.
 FEED_PAST_DAYS = 30
@@ -50,6 +50,10 @@ async def rotate_feed_secret(redis: Any) -> str:
 
 def calendar_ics(service: BookingService, bookings: list[Booking]) -> bytes:
     """Bookings as VEVENTs (cancelled ones as STATUS:CANCELLED, so calendars remove them)."""
+    # Imported on the first feed request, not at start-up: ~2.6 MiB the web process carries only once a
+    # calendar app subscribes (bench/README.md, memory).
+    from icalendar import Calendar
+
     clinic = service.clinic
     cal = Calendar()
     cal.add("prodid", "-//seitai-line-bot//bookings//JA")
@@ -63,11 +67,13 @@ def calendar_ics(service: BookingService, bookings: list[Booking]) -> bytes:
     return ics
 
 
-def _event(service: BookingService, booking: Booking) -> CalendarEvent:
+def _event(service: BookingService, booking: Booking) -> icalendar.Event:
     clinic = service.clinic
     start = slots.from_epoch(clinic, booking.start)
     menu = service.menu_of(booking)
     practitioner = service.practitioner_name(booking)
+    from icalendar import Event as CalendarEvent  # loaded by calendar_ics already; see there
+
     event = CalendarEvent()
     event.add("uid", f"{booking.id}@bookings.seitai-line-bot")
     event.add("dtstamp", dt.datetime.fromtimestamp(booking.updated_at, dt.UTC))

@@ -13,8 +13,6 @@ import time
 import unicodedata
 from typing import Any
 
-import phonenumbers
-
 from bot.features.booking.service import Contact
 from flows.state import ConversationState
 
@@ -40,6 +38,10 @@ def clean_phone(text: str) -> str | None:
     typed = unicodedata.normalize("NFKC", text).replace("ー", "-").strip()
     if not typed or len(typed) > 30:
         return None
+    # Imported when a runner first types a phone number, not at start-up: its metadata is ~1 MiB of every
+    # web process, and most processes never book by chat (bench/README.md, memory).
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(typed, "JP")
     except phonenumbers.NumberParseException:

@@ -12,14 +12,17 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.config.settings import Settings
 from bot.extension import Feature
-from bot.features.simulator.routes import HERE, router
-from bot.features.simulator.state import SimulatorState
 
 
 def mount(app: FastAPI, settings: Settings) -> None:
     """Mount the simulator in local mode (after the core mounted the stand-in); nothing otherwise."""
     if not settings.local_mode:
         return
+    # Imported only in local mode: a production process never loads the simulator's routes or httpx, its
+    # in-process client (~3 MiB of every web process; bench/README.md, memory).
+    from bot.features.simulator.routes import HERE, router
+    from bot.features.simulator.state import SimulatorState
+
     simulator = SimulatorState(app.state.standin, settings.channel_secret())
     app.state.simulator = simulator
     app.include_router(router)
