@@ -29,8 +29,13 @@ class Counts:
 
 
 def wait_answered(standin: Standin, expected: int, *, timeout: float, settle: float = 3.0) -> float:
-    """Wait until ``expected`` answers arrived (or nothing new for ``settle`` s after the deadline nears).
-    Returns the monotonic time the last new answer was seen."""
+    """Wait until ``expected`` answers arrived and then nothing new for ``settle`` s (or until ``timeout``).
+    Returns the monotonic time the last new answer was seen.
+
+    Why the settling: an event the bot accepted but whose 200 the generator gave up waiting for is answered
+    too, so the count can reach ``expected`` (the acknowledged events) while acknowledged ones are still on
+    their way — counting then would call them lost.
+    """
     deadline = time.monotonic() + timeout
     last_count, last_change = -1, time.monotonic()
     while time.monotonic() < deadline:
@@ -38,7 +43,7 @@ def wait_answered(standin: Standin, expected: int, *, timeout: float, settle: fl
         count = int(stats["replies"]) + int(stats["pushes"])
         if count != last_count:
             last_count, last_change = count, time.monotonic()
-        if count >= expected:
+        if count >= expected and time.monotonic() - last_change >= settle:
             return last_change
         time.sleep(0.2)
     return last_change
