@@ -34,11 +34,21 @@ from bot.features.dashboard.talk_entries import Part, summary, tap_text
 from bot.store.keys import PREFIX
 from flows.loader import FlowSet
 from flows.render import Renderer
-from flows.schema import Choice, MessageSpec, Step, VariantsMessage
+from flows.schema import (
+    ButtonsMessage,
+    Choice,
+    MessageSpec,
+    Step,
+    TextMessage,
+    VariantsMessage,
+    VideoCardMessage,
+    VideoMessage,
+)
 
 TEXTS = f"{PREFIX}:{{talk}}:texts"
 #: A ref costs about 14 bytes in an entry: a shorter text is cheaper inline.
 MIN_SHARED_BYTES = 16
+SingleMessage = TextMessage | ButtonsMessage | VideoCardMessage | VideoMessage
 FOLLOWED = "(友だち追加しました)"
 UNBLOCKED = "(ブロックを解除しました)"
 UNKNOWN_TAP = "ボタン操作"
@@ -64,7 +74,8 @@ def flow_copy(flows: FlowSet, variables: Mapping[str, str]) -> Iterator[str]:
             yield from (tap_text(choice.label) for choice in _choices(step))
 
 
-def _each_variant(spec: MessageSpec) -> list[Any]:
+def _each_variant(spec: MessageSpec) -> list[SingleMessage]:
+    """Every message ``spec`` may send: itself, or each of its variants (whichever a runner's answers pick)."""
     return list(spec.variants) if isinstance(spec, VariantsMessage) else [spec]
 
 
@@ -72,8 +83,7 @@ def _choices(step: Step) -> Iterator[Choice]:
     yield from step.ask.choices if step.ask is not None else []
     for spec in step.messages:
         for one in _each_variant(spec):
-            buttons = getattr(one, "buttons", None)
-            yield from buttons.choices if buttons is not None else []
+            yield from one.buttons.choices if isinstance(one, ButtonsMessage) else []
 
 
 class SharedCopy:
