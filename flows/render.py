@@ -105,6 +105,10 @@ class Renderer:
         if isinstance(spec, VariantsMessage):
             chosen = next((v for v in spec.variants if matches(v.when, state)), None)
             return self.render(chosen, step, state) if chosen else None
+        return self.single(spec, step)
+
+    def single(self, spec: TextMessage | ButtonsMessage | VideoCardMessage | VideoMessage, step: str) -> Message:
+        """One message as sent, whoever gets it (``render`` first checks its ``when`` against the answers)."""
         if isinstance(spec, TextMessage):
             return {"type": "text", "text": fill(spec.text, self.variables)}
         if isinstance(spec, ButtonsMessage):

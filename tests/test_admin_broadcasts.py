@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from bot.features.dashboard import talk
+from bot.features.dashboard.talk_copy import TEXTS
 from bot.features.followups.broadcasts import Broadcasts
 from bot.web.staff_accounts import StaffAccounts
 from tests.admin_helpers import HTML, csrf_of, hidden, login
@@ -36,8 +38,13 @@ async def test_an_owner_previews_then_sends_to_exactly_the_tagged_runners(bot: B
     assert len(bot.line.messages_for(outer[0])) == 1
     listing = await bot.client.get("/admin/broadcasts", headers=HTML)
     assert "送信済み" in listing.text and "院長(管理トークン)" in listing.text
-    entries = await talk.timeline(bot.runtime.store.redis, outer[0])
-    assert entries[-1]["text"].startswith("[配信] 外側がつらいかた")
+    redis = bot.runtime.store.redis
+    entries = await talk.timeline(redis, outer[0])
+    assert entries[-1]["text"].startswith("[配信] 外側がつらいかた") and entries[-1]["by"] == "院長(管理トークン)"
+    # One text for the whole segment: stored once, each runner's talk refers to it.
+    stored = [json.loads((await redis.lrange(talk.talk_key(u), -1, -1))[0]) for u in outer]
+    assert stored[0][2] == stored[1][2] and isinstance(stored[0][2][0], int)
+    assert await redis.hget(TEXTS, str(stored[0][2][0])) == entries[-1]["text"]
 
 
 async def test_a_message_from_the_flow_is_drawn_as_line_shows_it_and_can_be_scheduled(bot: BotHarness) -> None:

@@ -2,6 +2,8 @@
 
 - commit stages: record inbox items (words the bot did not understand, requests for a person) and count the
   funnel's milestones, after the consumer's commit, never on the webhook's path;
+- the talk's shared copy (the flows' texts, stored once for every runner; see ``talk_copy``), provided as
+  ``SharedCopy``;
 - a forget hook: a forgotten runner's inbox thread and hand-off go with the rest of their data;
 - the hand-off gate in front of runner messages (a person is answering: the bot keeps quiet) and the
   ``x-staff-reply`` handler;
@@ -20,7 +22,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.config.settings import Settings
-from bot.extension import Feature, Parts
+from bot.extension import Feature, Parts, StageFollowUp
 from bot.features.dashboard import (
     auth,
     bookings_pages,
@@ -36,6 +38,7 @@ from bot.features.dashboard import (
     login_pages,
     staff_pages,
     talk,
+    talk_copy,
 )
 from bot.features.dashboard.login_limits import LoginLimits
 from bot.features.dashboard.views import HERE, LoginRequired, login_required
@@ -65,8 +68,12 @@ def install(parts: Parts) -> None:
     def record_inbox(conv: Conversation, pipe: Any) -> None:
         inbox.stage_record(conv, pipe, ttl)
 
-    def record_talk(conv: Conversation, pipe: Any) -> None:
-        talk.stage_record(conv, pipe, ttl)
+    # The clinic's copy the talk refers to instead of repeating it per runner (talk_copy's docstring).
+    copy = talk_copy.SharedCopy(lambda: talk_copy.flow_copy(parts.flows, parts.template_variables()))
+    parts.provide(copy)
+
+    def record_talk(conv: Conversation, pipe: Any) -> StageFollowUp | None:
+        return talk.stage_record(conv, pipe, ttl, copy)
 
     async def forget(user_id: str) -> None:
         await inbox.forget(redis, user_id, ttl)

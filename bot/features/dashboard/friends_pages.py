@@ -20,6 +20,7 @@ from bot.features.booking.service import BookingService
 from bot.features.dashboard import friends, handoff, inbox, talk
 from bot.features.dashboard.inbox_pages import staff_message
 from bot.features.dashboard.labels import CODE_TAGS, tag_label
+from bot.features.dashboard.talk_copy import SharedCopy
 from bot.features.dashboard.views import back, page, read_form, require_followups, require_staff
 from bot.features.followups.staff_tags import PROTECTED, STAFF_TAGS, TagRefused, queue_change, staff_tag
 from bot.features.followups.users import user_view
@@ -82,7 +83,8 @@ async def friend_detail(request: Request, user_id: str) -> Response:
             friend_name=await redis.hget(friends.NAMES, user_id) or await parts.profiles.cached_name(user_id),
             answers=view["answers"],
             tags=[(t, tag_label(parts.flows, t), t not in PROTECTED) for t in view["tags"]],
-            talk=await talk.timeline(redis, user_id), handoff=await handoff.status(redis, user_id),
+            talk=await talk.timeline(redis, user_id, known=parts.need(SharedCopy).texts),
+            handoff=await handoff.status(redis, user_id),
             bookings=await booking.upcoming(user_id) if booking is not None else None,
             visits=await booking.visit_history(user_id) if booking is not None else None,
             now=time.time(), nonce=secrets.token_urlsafe(12), max_chars=inbox.MAX_REPLY_CHARS,
@@ -115,7 +117,6 @@ async def friend_tags(request: Request, user_id: str) -> Response:
         labels = "・".join(tag_label(parts.flows, t) for t in add + remove)
         did = "tags_added" if add else "tags_removed"
         await parts.need(StaffAccounts).record(session.actor, did, user_id, labels)
-        entry = {"at": time.time(), "from": "system",
-                 "text": f"{session.actor} さんがタグ「{labels}」を{'追加しました' if add else '外しました'}"}
-        await talk.append(parts.store.redis, user_id, [entry], parts.settings.runner_ttl_seconds)
+        text = f"{session.actor} さんがタグ「{labels}」を{'追加しました' if add else '外しました'}"
+        await talk.note(parts.store.redis, user_id, text, parts.settings.runner_ttl_seconds)
     return back(url, "tagged" if queued else "again")
