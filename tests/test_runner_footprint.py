@@ -107,6 +107,9 @@ async def test_the_funnel_counts_a_runner_once_per_question_also_when_an_older_r
     assert {k: counts.get(k) for k in (q + "where", a + "where", q + "feel", a + "feel", q + "timing",
                                       a + "timing")} == dict.fromkeys(
         (q + "where", a + "where", q + "feel", a + "feel", q + "timing", a + "timing"), "1")
+    redis = bot.runtime.store.redis  # and the older release's sets were moved into the one hash
+    assert await redis.exists(funnel.legacy_asked_key(runner.user_id), funnel.legacy_answered_key(runner.user_id)) == 0
+    assert {"q:knee_back.where", "a:knee_back.where"} <= set(await redis.hkeys(funnel.reached_key(runner.user_id)))
 
 
 async def test_a_runner_tagged_by_an_older_release_has_their_tags_moved_when_they_change(bot: BotHarness) -> None:

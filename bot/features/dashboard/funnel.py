@@ -12,10 +12,11 @@ answer it (``answered:<flow>.<step>``), so staff see where runners stop. "First 
 in the runner's own slot (``lb:{U}:funnel``, fields ``q:<flow>.<step>`` asked and ``a:<flow>.<step>``
 answered; their TTL, deleted when they are forgotten): the stage sets each field with HSETNX in the shared
 pipeline and counts, in a follow-up, only the fields that were new. A small hash stays listpack-encoded
-(~270 B after a check); the two sets it replaces (``lb:{U}:funnel:asked`` / ``:answered``) cost ~400 B
+(~290 B after a check); the two sets it replaces (``lb:{U}:funnel:asked`` / ``:answered``) cost ~400 B
 each, since Redis 7.0 keeps every set of strings as a hashtable. Runners who reached questions before the
-hash still have those sets until their TTL: the stage asks them too (same round trip), so nothing they
-reached then is counted again.
+hash still have those sets: the stage asks them too (same round trip), so nothing they reached then is
+counted again, and the first time they do say something (once per such runner) a script moves the sets
+into the hash.
 """
 
 from __future__ import annotations
@@ -120,7 +121,12 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     redis = conv.deps.need(Store).redis
 
     async def count_new(replies: list[Any]) -> None:
-        new = first_times(fields, replies, has_asked=bool(asked), has_answered=bool(answered))
+        added, in_old_sets = split_replies(fields, replies, has_asked=bool(asked), has_answered=bool(answered))
+        if any(in_old_sets):  # once per runner an older release counted: its sets move into the hash
+            await redis.eval(_FOLD_LEGACY, 3, reached_key(conv.user_id), legacy_asked_key(conv.user_id),
+                             legacy_answered_key(conv.user_id))
+        new = [name for name, is_new, counted in zip(fields, added, in_old_sets, strict=True)
+               if is_new and not counted]
         if new:
             async with redis.pipeline(transaction=False) as follow_up:
                 for name in new:
@@ -146,15 +152,29 @@ def queue_first_times(pipe: Any, user_id: str, asked: list[str], answered: list[
     return fields
 
 
-def first_times(fields: list[str], replies: list[Any], *, has_asked: bool, has_answered: bool) -> list[str]:
-    """The fields HSETNX added that no old set already held (see :func:`queue_first_times` for the order)."""
+def split_replies(fields: list[str], replies: list[Any], *, has_asked: bool, has_answered: bool
+                  ) -> tuple[list[Any], list[Any]]:
+    """(HSETNX reply, whether an old set holds it) for each field (see :func:`queue_first_times`)."""
     added, rest = replies[:len(fields)], replies[len(fields) + 1:]  # + 1: the EXPIRE's reply
     in_old_sets: list[Any] = []
     if has_asked:
         in_old_sets += rest.pop(0)
     if has_answered:
         in_old_sets += rest.pop(0)
-    return [name for name, new, old in zip(fields, added, in_old_sets, strict=True) if new and not old]
+    return added, in_old_sets
+
+
+#: KEYS: the runner's hash, their old asked set, their old answered set (one slot, so one script). Moves
+#: every member into the hash and deletes the sets; run again (an older replica wrote meanwhile), it adds
+#: what is missing only.
+_FOLD_LEGACY = """
+for i, prefix in ipairs({'q:', 'a:'}) do
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+    redis.call('HSETNX', KEYS[1], prefix .. member, 1)
+  end
+end
+return redis.call('DEL', KEYS[2], KEYS[3])
+"""
 
 
 async def forget(redis: Any, user_id: str) -> None:
