@@ -70,7 +70,7 @@ async def test_a_runner_who_blocks_leaves_every_tag_list(bot: BotHarness) -> Non
     async def gone() -> bool:
         # The list stops naming the runner as soon as their state is deleted; their own tag record goes
         # when the forget hook has run, a moment later.
-        own_tags = await bot.runtime.store.redis.keys(f"lb:{{{runner.user_id}}}:tags")
+        own_tags = await bot.runtime.store.redis.keys(f"lb:{{{runner.user_id}}}:tag*")
         return await listed(bot, "side:outer") == [] and own_tags == []
 
     await eventually(gone)

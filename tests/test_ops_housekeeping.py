@@ -51,7 +51,7 @@ async def test_every_key_a_runner_leaves_behind_expires(bot: BotHarness) -> None
     redis = bot.runtime.store.redis
     mine = [k async for k in redis.scan_iter(f"*{runner.user_id}*")]
     kinds = {k.split(":", 2)[-1].split(":")[0] for k in mine}
-    assert {"state", "outbox", "jobs", "tags", "admin", "runner"} <= kinds, sorted(mine)
+    assert {"state", "outbox", "jobs", "tagged", "funnel", "admin", "runner"} <= kinds, sorted(mine)
     # -1: kept without an expiry. (-2, gone since the scan, is fine: LINE is back and the outbox drains.)
     forever = [k for k in mine if await redis.ttl(k) == -1]
     assert forever == [], "keys of a runner that would outlive them"

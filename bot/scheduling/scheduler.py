@@ -6,8 +6,11 @@ the same outbox with a retry key — exactly once, whichever worker claimed it.
 
 Storage (one hash-tagged slot, so the claim script is atomic on a cluster too):
 ``lb:{sched}:due`` a sorted set of job ids by due time, ``lb:{sched}:jobs`` a hash of job JSON.
-Per runner, ``lb:{U…}:jobs`` lists their job ids, so a block cancels everything in one step; it expires a
-week after their latest job was due, so no runner's key is kept for ever.
+Per runner, ``lb:{U…}:jobs:due`` lists their job ids (a sorted set by due time), so a block cancels
+everything in one step; it expires a week after their latest job was due, so no runner's key is kept for
+ever. A sorted set because a runner's few ids then stay listpack-encoded (~100 B); the set it replaces
+(``lb:{U…}:jobs``, ~280 B: Redis 7.0 keeps every set of strings as a hashtable) is still read and emptied
+for runners scheduled before, and goes by its own expiry.
 
 Claiming moves a job's score forward by a lease instead of removing it: a worker that dies after claiming
 leaves the job to be claimed again when the lease runs out; the inbox de-duplicates by job id.
@@ -56,6 +59,12 @@ return out
 
 
 def runner_jobs_key(user_id: str) -> str:
+    """The runner's job ids, by due time."""
+    return runner_key(user_id, "jobs:due")
+
+
+def legacy_jobs_key(user_id: str) -> str:
+    """Before ``runner_jobs_key``: the runner's job ids as a set (read and emptied, never added to)."""
     return runner_key(user_id, "jobs")
 
 
@@ -108,7 +117,7 @@ class Scheduler:
             pipe.hset(JOBS, job.id, job.dumps())
             pipe.zadd(DUE, {job.id: job.due})
             own = runner_jobs_key(job.user_id)
-            pipe.sadd(own, job.id)
+            pipe.zadd(own, {job.id: job.due})
             # The runner's index outlives their latest job by a margin, then goes (EXPIRE needs Redis 7: NX
             # sets the first expiry, GT only ever lengthens it, so a sooner job never cuts a later one short).
             keep = max(1, int(job.due - self.clock())) + INDEX_MARGIN_SECONDS
@@ -121,7 +130,8 @@ class Scheduler:
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.zrem(DUE, job_id)
             pipe.hdel(JOBS, job_id)
-            pipe.srem(runner_jobs_key(user_id), job_id)
+            pipe.zrem(runner_jobs_key(user_id), job_id)
+            pipe.srem(legacy_jobs_key(user_id), job_id)
             await pipe.execute()
 
     async def cancel_all(self, user_id: str, kinds: set[str] | None = None) -> int:
@@ -134,7 +144,11 @@ class Scheduler:
 
     async def jobs_for(self, user_id: str) -> list[Job]:
         redis = self.store.redis
-        ids = sorted(await redis.smembers(runner_jobs_key(user_id)))
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(runner_jobs_key(user_id), 0, -1)
+            pipe.smembers(legacy_jobs_key(user_id))
+            own, legacy = await pipe.execute()
+        ids = sorted(set(own) | set(legacy))
         if not ids:
             return []
         raws = await redis.hmget(JOBS, ids)
@@ -164,9 +178,11 @@ class Scheduler:
         await run_rounds(stop, self.run_due, interval_s=interval_s, what="scheduler")
 
     async def _done(self, job: Job) -> None:
-        redis = self.store.redis
-        await redis.zrem(DUE, job.id)
-        await redis.hdel(JOBS, job.id)
-        await redis.srem(runner_jobs_key(job.user_id), job.id)
+        async with self.store.redis.pipeline(transaction=False) as pipe:  # in this order, as before
+            pipe.zrem(DUE, job.id)
+            pipe.hdel(JOBS, job.id)
+            pipe.zrem(runner_jobs_key(job.user_id), job.id)
+            pipe.srem(legacy_jobs_key(job.user_id), job.id)
+            await pipe.execute()
 
 

@@ -8,9 +8,15 @@ is a tag the event newly added, so a runner who restarts the check is not counte
 is counted as a return, not as a new friend. Bookings made, cancelled and kept come from the booking records.
 
 Per question: the first time a runner is asked a question (``asked:<flow>.<step>``) and the first time they
-answer it (``answered:<flow>.<step>``), so staff see where runners stop. "First time" per runner is a set in
-the runner's own slot (``lb:{U}:funnel:asked`` / ``:answered``; their TTL, deleted when they are forgotten):
-the stage adds to it in the shared pipeline and counts only what was new, in a follow-up.
+answer it (``answered:<flow>.<step>``), so staff see where runners stop. "First time" per runner is one hash
+in the runner's own slot (``lb:{U}:funnel``, fields ``q:<flow>.<step>`` asked and ``a:<flow>.<step>``
+answered; their TTL, deleted when they are forgotten): the stage sets each field with HSETNX in the shared
+pipeline and counts, in a follow-up, only the fields that were new. A small hash stays listpack-encoded
+(~290 B after a check); the two sets it replaces (``lb:{U}:funnel:asked`` / ``:answered``) cost ~400 B
+each, since Redis 7.0 keeps every set of strings as a hashtable. Runners who reached questions before the
+hash still have those sets: the stage asks them too (same round trip), so nothing they reached then is
+counted again, and the first time they do say something (once per such runner) a script moves the sets
+into the hash.
 """
 
 from __future__ import annotations
@@ -67,11 +73,26 @@ def day_key(day: dt.date) -> str:
     return f"{keys.PREFIX}:{{funnel}}:{day.isoformat()}"
 
 
-def asked_key(user_id: str) -> str:
+def reached_key(user_id: str) -> str:
+    """The questions a runner was asked and answered: a hash, ``q:<flow>.<step>`` / ``a:…`` → 1."""
+    return keys.runner_key(user_id, "funnel")
+
+
+def stored_field(counter: str) -> str:
+    """``asked:knee_back.where`` → ``q:knee_back.where`` (``answered:`` → ``a:``): the runner's hash holds
+    a dozen of these for ever (their TTL), so the shorter prefix keeps it in a smaller allocation."""
+    if counter.startswith(ASKED):
+        return "q:" + counter.removeprefix(ASKED)
+    return "a:" + counter.removeprefix(ANSWERED)
+
+
+def legacy_asked_key(user_id: str) -> str:
+    """Before ``reached_key``: a set of ``<flow>.<step>`` asked (read, never written; goes with its TTL)."""
     return keys.runner_key(user_id, "funnel:asked")
 
 
-def answered_key(user_id: str) -> str:
+def legacy_answered_key(user_id: str) -> str:
+    """Before ``reached_key``: a set of ``<flow>.<step>`` answered (read, never written)."""
     return keys.runner_key(user_id, "funnel:answered")
 
 
@@ -83,19 +104,13 @@ def milestones(new_tags: list[str]) -> list[str]:
 
 def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     """Commit stage: one HINCRBY per milestone this event reached for the first time; questions asked or
-    answered are added to the runner's sets, and the follow-up counts those the sets did not have yet."""
+    answered are set in the runner's hash, and the follow-up counts those neither it nor an old set had."""
     day = day_key(conv.now.date())
     asked, answered = questions_reached(conv)
-    ttl = conv.deps.need(Settings).runner_ttl_seconds
-    fields: list[str] = []  # the SADD replies come first, one per field, in this order
-    for set_key, prefix, members in ((asked_key(conv.user_id), ASKED, asked),
-                                     (answered_key(conv.user_id), ANSWERED, answered)):
-        for member in members:
-            pipe.sadd(set_key, member)
-            fields.append(prefix + member)
-    for set_key, members in ((asked_key(conv.user_id), asked), (answered_key(conv.user_id), answered)):
-        if members:
-            pipe.expire(set_key, ttl)
+    fields: list[str] = []  # their replies come first, so the follow-up reads them from the start
+    if asked or answered:
+        fields = queue_first_times(pipe, conv.user_id, asked, answered,
+                                   conv.deps.need(Settings).runner_ttl_seconds)
     reached = milestones(conv.new_tags())
     for name in reached:
         pipe.hincrby(day, name, 1)
@@ -106,7 +121,12 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     redis = conv.deps.need(Store).redis
 
     async def count_new(replies: list[Any]) -> None:
-        new = [name for name, added in zip(fields, replies, strict=False) if added]
+        added, in_old_sets = split_replies(fields, replies, has_asked=bool(asked), has_answered=bool(answered))
+        if any(in_old_sets):  # once per runner an older release counted: its sets move into the hash
+            await redis.eval(_FOLD_LEGACY, 3, reached_key(conv.user_id), legacy_asked_key(conv.user_id),
+                             legacy_answered_key(conv.user_id))
+        new = [name for name, is_new, counted in zip(fields, added, in_old_sets, strict=True)
+               if is_new and not counted]
         if new:
             async with redis.pipeline(transaction=False) as follow_up:
                 for name in new:
@@ -117,9 +137,49 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     return count_new
 
 
+def queue_first_times(pipe: Any, user_id: str, asked: list[str], answered: list[str], ttl: int) -> list[str]:
+    """Queue, in this order: one HSETNX per field, the hash's EXPIRE, then SMISMEMBER on each old set that
+    has members to ask about. Returns the fields, in the order of their HSETNX replies."""
+    fields = [ASKED + member for member in asked] + [ANSWERED + member for member in answered]
+    own = reached_key(user_id)
+    for name in fields:
+        pipe.hsetnx(own, stored_field(name), 1)
+    pipe.expire(own, ttl)
+    if asked:
+        pipe.smismember(legacy_asked_key(user_id), asked)
+    if answered:
+        pipe.smismember(legacy_answered_key(user_id), answered)
+    return fields
+
+
+def split_replies(fields: list[str], replies: list[Any], *, has_asked: bool, has_answered: bool
+                  ) -> tuple[list[Any], list[Any]]:
+    """(HSETNX reply, whether an old set holds it) for each field (see :func:`queue_first_times`)."""
+    added, rest = replies[:len(fields)], replies[len(fields) + 1:]  # + 1: the EXPIRE's reply
+    in_old_sets: list[Any] = []
+    if has_asked:
+        in_old_sets += rest.pop(0)
+    if has_answered:
+        in_old_sets += rest.pop(0)
+    return added, in_old_sets
+
+
+#: KEYS: the runner's hash, their old asked set, their old answered set (one slot, so one script). Moves
+#: every member into the hash and deletes the sets; run again (an older replica wrote meanwhile), it adds
+#: what is missing only.
+_FOLD_LEGACY = """
+for i, prefix in ipairs({'q:', 'a:'}) do
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+    redis.call('HSETNX', KEYS[1], prefix .. member, 1)
+  end
+end
+return redis.call('DEL', KEYS[2], KEYS[3])
+"""
+
+
 async def forget(redis: Any, user_id: str) -> None:
-    """Forget hook: which questions a runner saw goes with the rest of their data."""
-    await redis.delete(asked_key(user_id), answered_key(user_id))
+    """Forget hook: which questions a runner saw goes with the rest of their data (the old sets too)."""
+    await redis.delete(reached_key(user_id), legacy_asked_key(user_id), legacy_answered_key(user_id))
 
 
 def questions_reached(conv: Conversation) -> tuple[list[str], list[str]]:

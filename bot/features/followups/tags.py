@@ -2,8 +2,13 @@
 
 Why a second copy of the tags: a runner's tags live in their conversation state (one JSON value), which
 cannot be searched. After every stored event a commit hook brings the index in line with the state; the
-runner's own ``lb:{<userId>}:tags`` set remembers what was indexed, so forgetting a runner (block,
-「データ削除」) can take them out of every tag set even though their state is already gone.
+runner's own ``lb:{<userId>}:tagged`` hash (tag → 1) remembers what was indexed, so forgetting a runner
+(block, 「データ削除」) can take them out of every tag set even though their state is already gone.
+
+Why a hash: a runner's handful of tags as a small hash is listpack-encoded (~150 B), where a set of strings
+is always a hashtable in Redis 7.0 (~500 B). Runners indexed before the hash have a set
+(``lb:{<userId>}:tags``): it is read beside the hash, folded into it at the runner's next tag change, and
+deleted with the rest when they are forgotten, so no tag they had is left behind.
 
 The tag sets live in their own hash slots (``{tag:<name>}``), so they are read one by one and intersected
 here, never with a multi-key command that a Redis Cluster would refuse.
@@ -25,8 +30,25 @@ def tag_key(tag: str) -> str:
 
 
 def runner_tags_key(user_id: str) -> str:
-    """The tags this runner is indexed under (for cleaning up when they are forgotten)."""
+    """The tags this runner is indexed under (for cleaning up when they are forgotten): a hash, tag → 1."""
+    return runner_key(user_id, "tagged")
+
+
+def legacy_tags_key(user_id: str) -> str:
+    """Before ``runner_tags_key``: the same as a set. Read and deleted, never written."""
     return runner_key(user_id, "tags")
+
+
+def queue_read_indexed(pipe: Any, user_id: str) -> None:
+    """Queue the two reads (old set, hash) whose replies :func:`indexed_in` joins."""
+    pipe.smembers(legacy_tags_key(user_id))
+    pipe.hkeys(runner_tags_key(user_id))
+
+
+def indexed_in(replies: list[Any]) -> tuple[set[str], bool]:
+    """The tags the two reads name, and whether the old set still exists."""
+    legacy, own = replies[0], replies[1]
+    return set(legacy) | set(own), bool(legacy)
 
 
 class TagIndex:
@@ -60,48 +82,56 @@ class TagIndex:
         own = runner_tags_key(user_id)
         current = set(tags)
         guessed = sorted(current - set(likely_indexed)) if likely_indexed is not None else []
-        pipe.smembers(own)
+        queue_read_indexed(pipe, user_id)
         for tag in guessed:
             pipe.sadd(tag_key(tag), user_id)
         if guessed:
-            pipe.sadd(own, *guessed)
+            pipe.hset(own, mapping=dict.fromkeys(guessed, 1))
         if current:
             pipe.expire(own, self.ttl_seconds)
 
         async def then(replies: list[Any]) -> None:
-            indexed = set(replies[0]) | set(guessed)
-            await self._finish(user_id, current, indexed)
+            indexed, legacy = indexed_in(replies)
+            await self._finish(user_id, current, indexed | set(guessed), legacy=legacy)
 
         return then
 
-    async def _finish(self, user_id: str, current: set[str], indexed: set[str]) -> None:
+    async def _finish(self, user_id: str, current: set[str], indexed: set[str], *, legacy: bool) -> None:
+        """Write what differs; a runner's old set is folded into the hash here, once (``legacy``)."""
         gained, lost = sorted(current - indexed), sorted(indexed - current)
-        if not gained and not lost:
+        if not gained and not lost and not legacy:
             return
         own = runner_tags_key(user_id)
+        recorded = sorted(current) if legacy else gained
         async with self.store.redis.pipeline(transaction=False) as pipe:
             for tag in gained:
                 pipe.sadd(tag_key(tag), user_id)
             for tag in lost:
                 pipe.srem(tag_key(tag), user_id)
-            if gained:
-                pipe.sadd(own, *gained)
+            if legacy:
+                pipe.delete(legacy_tags_key(user_id))
+            if recorded:
+                pipe.hset(own, mapping=dict.fromkeys(recorded, 1))
             if lost:
-                pipe.srem(own, *lost)
+                pipe.hdel(own, *lost)
             if current:
                 pipe.expire(own, self.ttl_seconds)
             await pipe.execute()
 
     async def forget(self, user_id: str) -> None:
-        """Forget hook: the runner leaves every tag set."""
-        redis = self.store.redis
-        own = runner_tags_key(user_id)
-        for tag in await redis.smembers(own):
-            await redis.srem(tag_key(tag), user_id)
-        await redis.delete(own)
+        """Forget hook: the runner leaves every tag set (those their old set names too)."""
+        tags = await self.tags_of(user_id)
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for tag in tags:
+                pipe.srem(tag_key(tag), user_id)
+            pipe.delete(runner_tags_key(user_id), legacy_tags_key(user_id))
+            await pipe.execute()
 
     async def tags_of(self, user_id: str) -> list[str]:
-        return sorted(await self.store.redis.smembers(runner_tags_key(user_id)))
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            queue_read_indexed(pipe, user_id)
+            replies = await pipe.execute()
+        return sorted(indexed_in(replies)[0])
 
     async def runners_with(self, tags: Iterable[str], *, without: Iterable[str] = ()) -> list[str]:
         """Runners having every tag in ``tags`` and none in ``without``, sorted; stale ids are dropped.
