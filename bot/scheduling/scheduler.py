@@ -127,6 +127,7 @@ class Scheduler:
         return job
 
     async def cancel(self, user_id: str, job_id: str) -> None:
+        """Take a job off the schedule and out of the runner's index (old set included), in one round trip."""
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.zrem(DUE, job_id)
             pipe.hdel(JOBS, job_id)
@@ -169,20 +170,10 @@ class Scheduler:
                     continue
             event = {"type": f"x-{job.kind}", "timestamp": int(now * 1000), "job": asdict(job)}
             await self.queue.enqueue_internal(job.user_id, f"job:{job.id}", event, now)
-            await self._done(job)
+            await self.cancel(job.user_id, job.id)  # queued: off the schedule the same way a cancelled one goes
             queued += 1
         return queued
 
     async def run(self, stop: asyncio.Event, interval_s: float = 5.0) -> None:
         """Claim and queue due jobs until ``stop`` is set (a worker loop: the web process runs it too)."""
         await run_rounds(stop, self.run_due, interval_s=interval_s, what="scheduler")
-
-    async def _done(self, job: Job) -> None:
-        async with self.store.redis.pipeline(transaction=False) as pipe:  # in this order, as before
-            pipe.zrem(DUE, job.id)
-            pipe.hdel(JOBS, job.id)
-            pipe.zrem(runner_jobs_key(job.user_id), job.id)
-            pipe.srem(legacy_jobs_key(job.user_id), job.id)
-            await pipe.execute()
-
-
