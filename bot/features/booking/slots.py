@@ -105,22 +105,24 @@ def free_starts(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candid
                 day: dt.date | None = None, user_id: str = "") -> list[dt.datetime]:
     """Bookable starts for ``menu`` with one of ``candidates`` free, soonest first."""
     days = [day] if day is not None else list(bookable_days(clinic, now))
-    at = epoch(now)
-    return [
-        start for d in days for start in grid_starts(clinic, d, menu.minutes)
-        if _in_window(clinic, now, start)
-        and free_practitioners(clinic, busy, start, menu.minutes, candidates, at, user_id)
-    ]
+    return [start for d in days for start in _free_on(clinic, now, busy, menu, candidates, d, user_id)]
 
 
 def days_with_free(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candidates: Sequence[Practitioner],
                    user_id: str = "") -> list[dt.date]:
     """The days of :func:`free_starts`, each found at its first free start (the rest of the day is skipped)."""
+    return [d for d in bookable_days(clinic, now)
+            if next(_free_on(clinic, now, busy, menu, candidates, d, user_id), None) is not None]
+
+
+def _free_on(clinic: Clinic, now: dt.datetime, busy: Busy, menu: Menu, candidates: Sequence[Practitioner],
+             day: dt.date, user_id: str) -> Iterator[dt.datetime]:
+    """The free starts of one day, lazily: a caller that needs only the first stops there."""
     at = epoch(now)
-    return [d for d in bookable_days(clinic, now) if any(
-        _in_window(clinic, now, start) and free_practitioners(clinic, busy, start, menu.minutes, candidates, at,
-                                                              user_id)
-        for start in grid_starts(clinic, d, menu.minutes))]
+    for start in grid_starts(clinic, day, menu.minutes):
+        if _in_window(clinic, now, start) and free_practitioners(clinic, busy, start, menu.minutes, candidates,
+                                                                 at, user_id):
+            yield start
 
 
 def days_without(clinic: Clinic, now: dt.datetime, free_days: set[dt.date], menu: Menu) -> list[dt.date]:
