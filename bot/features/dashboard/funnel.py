@@ -31,6 +31,7 @@ from typing import Any
 from bot.config.settings import Settings
 from bot.extension import StageFollowUp
 from bot.store import Store, keys
+from bot.store.lua import Lua
 from flows.context import Conversation
 from flows.loader import FlowSet
 
@@ -123,8 +124,8 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     async def count_new(replies: list[Any]) -> None:
         added, in_old_sets = split_replies(fields, replies, has_asked=bool(asked), has_answered=bool(answered))
         if any(in_old_sets):  # once per runner an older release counted: its sets move into the hash
-            await redis.eval(_FOLD_LEGACY, 3, reached_key(conv.user_id), legacy_asked_key(conv.user_id),
-                             legacy_answered_key(conv.user_id))
+            await _FOLD_LEGACY.run(redis, (reached_key(conv.user_id), legacy_asked_key(conv.user_id),
+                                           legacy_answered_key(conv.user_id)))
         new = [name for name, is_new, counted in zip(fields, added, in_old_sets, strict=True)
                if is_new and not counted]
         if new:
@@ -167,14 +168,14 @@ def split_replies(fields: list[str], replies: list[Any], *, has_asked: bool, has
 #: KEYS: the runner's hash, their old asked set, their old answered set (one slot, so one script). Moves
 #: every member into the hash and deletes the sets; run again (an older replica wrote meanwhile), it adds
 #: what is missing only.
-_FOLD_LEGACY = """
+_FOLD_LEGACY = Lua("""
 for i, prefix in ipairs({'q:', 'a:'}) do
   for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
     redis.call('HSETNX', KEYS[1], prefix .. member, 1)
   end
 end
 return redis.call('DEL', KEYS[2], KEYS[3])
-"""
+""")
 
 
 async def forget(redis: Any, user_id: str) -> None:
