@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.features.dashboard.talk_copy import FOLLOWED, UNBLOCKED, UNKNOWN_TAP, SharedCopy, resolve, stage_share
+from bot.features.dashboard.talk_copy import (
+    FOLLOWED,
+    UNBLOCKED,
+    UNKNOWN_TAP,
+    SharedCopy,
+    choices_of,
+    resolve,
+    stage_share,
+)
 from bot.features.dashboard.talk_entries import (
     KIND_JA,
     MAX_TEXT,
@@ -114,10 +122,7 @@ def tap_label(flows: FlowSet, data: str) -> str:
     fields = {k: v[0] for k, v in parse_qs(data, keep_blank_values=True).items()}
     for loaded in flows:
         for step_name, step in loaded.flow.steps.items():
-            choices = list(step.ask.choices) if step.ask is not None else []
-            for spec in step.messages:
-                choices += list(getattr(getattr(spec, "buttons", None), "choices", []) or [])
-            for choice in choices:
+            for choice in choices_of(step):
                 if _same_choice(fields, loaded.flow.flow, step_name, choice):
                     return choice.label
     return UNKNOWN_TAP

@@ -71,7 +71,7 @@ def flow_copy(flows: FlowSet, variables: Mapping[str, str]) -> Iterator[str]:
         for name, step in loaded.flow.steps.items():
             for spec in step.messages:
                 yield from (summary(renderer.single(one, name)) for one in _each_variant(spec))
-            yield from (tap_text(choice.label) for choice in _choices(step))
+            yield from (tap_text(choice.label) for choice in choices_of(step))
 
 
 def _each_variant(spec: MessageSpec) -> list[SingleMessage]:
@@ -79,7 +79,8 @@ def _each_variant(spec: MessageSpec) -> list[SingleMessage]:
     return list(spec.variants) if isinstance(spec, VariantsMessage) else [spec]
 
 
-def _choices(step: Step) -> Iterator[Choice]:
+def choices_of(step: Step) -> Iterator[Choice]:
+    """Every choice a step offers: its question's quick replies, then each message's buttons (every variant)."""
     yield from step.ask.choices if step.ask is not None else []
     for spec in step.messages:
         for one in _each_variant(spec):
