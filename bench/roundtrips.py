@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import socket
-import subprocess
-import time
+import tempfile
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Any
 
 from redis.asyncio import connection as redis_connection
 
-from bench.procs import ROOT
+from bench.procs import ROOT, RedisServer, running
 from tests.harness import BotHarness, walk_to_result
 from tests.standin_server import StandinServer
 
@@ -58,12 +56,6 @@ def _call_site() -> str:
     return " < ".join(f"{Path(f.filename).relative_to(ROOT)}:{f.name}" for f in reversed(ours[-3:])) or "?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def measure(redis_url: str, runners: int, trips: RoundTrips) -> int:
     line = StandinServer().start()
     try:
@@ -84,17 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.roundtrips", description=__doc__)
     parser.add_argument("--runners", type=int, default=10)
     args = parser.parse_args(argv)
-    port = _free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)
-        trips = RoundTrips()
-        trips.install()
-        events = asyncio.run(measure(f"redis://127.0.0.1:{port}/0", args.runners, trips))
-    finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+    trips = RoundTrips()
+    trips.install()
+    redis = RedisServer(Path(tempfile.mkdtemp(prefix="roundtrips-")))
+    with running(redis):
+        events = asyncio.run(measure(redis.url, args.runners, trips))
     print(f"{args.runners} runners × {EVENTS_PER_CHECK} events, one at a time: "
           f"{sum(trips.by_site.values()) / events:.2f} Redis round trips per event")
     for site, count in trips.by_site.most_common():
