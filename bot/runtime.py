@@ -22,7 +22,7 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.queue import EventQueue
 from bot.extension import Feature, Hooks, Parts, StageFollowUp
 from bot.scheduling.scheduler import Scheduler
-from bot.store import Store, connect
+from bot.store import Store, connect, shared_trip
 from bot.webhook.events import Event
 from flows.actions import ActionRegistry
 from flows.context import Conversation
@@ -103,7 +103,7 @@ class Runtime:
                     then = stage(conv, pipe)
                     if then is not None:
                         follow_ups.append((then, start, len(pipe)))
-                replies = await pipe.execute() if len(pipe) else []
+                replies = await shared_trip.execute_queued(redis, pipe) if len(pipe) else []
             for then, start, end in follow_ups:
                 await then(replies[start:end])
         for hook in hooks.after_commit:

@@ -21,7 +21,7 @@ from bot.delivery.outbox import Outbox, OutboxEntry, batches
 from bot.delivery.queue import EventQueue
 from bot.ops import metrics
 from bot.ops.logs import correlation_id
-from bot.store import keys
+from bot.store import keys, shared_trip
 from bot.store.per_turn import PerTurn
 from bot.webhook.events import Event
 from flows.context import Conversation
@@ -172,10 +172,10 @@ class Consumer:
 
     async def _ack_now(self, ids: list[str]) -> None:
         try:
-            async with self.store.redis.pipeline(transaction=False) as pipe:
-                pipe.xack(keys.EVENT_STREAM, keys.CONSUMER_GROUP, *ids)
-                pipe.xdel(keys.EVENT_STREAM, *ids)
-                await pipe.execute()
+            shared_trip.raise_first_error(await shared_trip.execute(self.store.redis, [
+                shared_trip.command("XACK", keys.EVENT_STREAM, keys.CONSUMER_GROUP, *ids),
+                shared_trip.command("XDEL", keys.EVENT_STREAM, *ids),
+            ]))
         except Exception as exc:  # the notices stay pending and are reclaimed: their drain finds nothing
             log.warning("acknowledging notices failed", extra={"error": type(exc).__name__, "notices": len(ids)})
 

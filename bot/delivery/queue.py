@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.store import Store, keys
+from bot.store import Store, keys, shared_trip
 from bot.webhook.events import Event
 
 _ACCEPT = """
@@ -65,13 +65,15 @@ class EventQueue:
             # One round trip for the whole body (profiled: the webhook's main cost was 2 per event). Redis
             # runs a pipeline in order, so each notice still follows its event into the inbox; any error
             # raises, as before, and LINE redelivers.
+            # The round trip is shared with whatever else this process asks for in the same turn of the
+            # loop (bot/store/shared_trip.py).
             async with redis.pipeline(transaction=False) as pipe:
                 for event in events:
                     chat = event.chat_id
                     pipe.eval(_ACCEPT, 2, keys.seen_event(chat, event.id), keys.inbox(chat),
                               event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds)
                     pipe.xadd(keys.EVENT_STREAM, {"u": chat})
-                replies = await pipe.execute()
+                replies = await shared_trip.execute_queued(redis, pipe)
             fresh = [bool(is_new) for is_new in replies[0::2]]
             self.wake.set()
             return fresh

@@ -10,13 +10,15 @@ is counted as a return, not as a new friend. Bookings made, cancelled and kept c
 Per question: the first time a runner is asked a question (``asked:<flow>.<step>``) and the first time they
 answer it (``answered:<flow>.<step>``), so staff see where runners stop. "First time" per runner is one hash
 in the runner's own slot (``lb:{U}:funnel``, fields ``q:<flow>.<step>`` asked and ``a:<flow>.<step>``
-answered; their TTL, deleted when they are forgotten): the stage sets each field with HSETNX in the shared
-pipeline and counts, in a follow-up, only the fields that were new. A small hash stays listpack-encoded
-(~290 B after a check); the two sets it replaces (``lb:{U}:funnel:asked`` / ``:answered``) cost ~400 B
-each, since Redis 7.0 keeps every set of strings as a hashtable. Runners who reached questions before the
-hash still have those sets: the stage asks them too (same round trip), so nothing they reached then is
-counted again, and the first time they do say something (once per such runner) a script moves the sets
-into the hash.
+answered; their TTL, deleted when they are forgotten). On a Redis (not a Cluster) one script in the shared
+pipeline sets each field with HSETNX and counts the new ones in the day's hash: no round trip of its own
+(the follow-up it replaced was 0.83 of the ~10 round trips an event cost, ``python -m bench.roundtrips``).
+On a Cluster the day's hash lives in another slot than the runner's, so the stage sets the fields in the
+pipeline and a follow-up counts the new ones. A small hash stays listpack-encoded (~290 B after a check);
+the two sets it replaces (``lb:{U}:funnel:asked`` / ``:answered``) cost ~400 B each, since Redis 7.0 keeps
+every set of strings as a hashtable. Runners who reached questions before the hash still have those sets:
+what they hold counts as reached (nothing they reached then is counted again) and is moved into the hash
+the first time such a runner says something.
 """
 
 from __future__ import annotations
@@ -108,10 +110,13 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     answered are set in the runner's hash, and the follow-up counts those neither it nor an old set had."""
     day = day_key(conv.now.date())
     asked, answered = questions_reached(conv)
+    store = conv.deps.need(Store)
+    ttl = conv.deps.need(Settings).runner_ttl_seconds
     fields: list[str] = []  # their replies come first, so the follow-up reads them from the start
-    if asked or answered:
-        fields = queue_first_times(pipe, conv.user_id, asked, answered,
-                                   conv.deps.need(Settings).runner_ttl_seconds)
+    if (asked or answered) and not store.cluster:
+        queue_first_times_counted(pipe, conv.user_id, day, asked, answered, ttl)
+    elif asked or answered:
+        fields = queue_first_times(pipe, conv.user_id, asked, answered, ttl)
     reached = milestones(conv.new_tags())
     for name in reached:
         pipe.hincrby(day, name, 1)
@@ -119,7 +124,7 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
         pipe.expire(day, KEEP_SECONDS)
     if not fields:
         return None
-    redis = conv.deps.need(Store).redis
+    redis = store.redis
 
     async def count_new(replies: list[Any]) -> None:
         added, in_old_sets = split_replies(fields, replies, has_asked=bool(asked), has_answered=bool(answered))
@@ -138,9 +143,45 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     return count_new
 
 
+#: KEYS: the runner's hash, their old asked set, their old answered set, the day's counters. ARGV: the hash's
+#: TTL, the counters' TTL, then (field in the runner's hash, counter) pairs. An old set's members move into the
+#: hash first (they were counted by the release that wrote them), then each field new to the hash counts once.
+_FIRST_TIMES = """
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
+  for i, prefix in ipairs({'q:', 'a:'}) do
+    for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+      redis.call('HSETNX', KEYS[1], prefix .. member, 1)
+    end
+  end
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+local counted = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], 1) == 1 then
+    redis.call('HINCRBY', KEYS[4], ARGV[i + 1], 1)
+    counted = counted + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if counted > 0 then redis.call('EXPIRE', KEYS[4], ARGV[2]) end
+return counted
+"""
+
+
+def queue_first_times_counted(pipe: Any, user_id: str, day: str, asked: list[str], answered: list[str],
+                              ttl: int) -> None:
+    """Queue the script that sets the runner's fields and counts the new ones in ``day`` (not on a Cluster:
+    it touches two slots). EVAL, not EVALSHA: a shared pipeline has no NOSCRIPT fallback, and Redis finds the
+    cached script by hashing its few hundred bytes — microseconds."""
+    counters = [ASKED + member for member in asked] + [ANSWERED + member for member in answered]
+    pairs = [part for name in counters for part in (stored_field(name), name)]
+    pipe.eval(_FIRST_TIMES, 4, reached_key(user_id), legacy_asked_key(user_id), legacy_answered_key(user_id),
+              day, ttl, KEEP_SECONDS, *pairs)
+
+
 def queue_first_times(pipe: Any, user_id: str, asked: list[str], answered: list[str], ttl: int) -> list[str]:
-    """Queue, in this order: one HSETNX per field, the hash's EXPIRE, then SMISMEMBER on each old set that
-    has members to ask about. Returns the fields, in the order of their HSETNX replies."""
+    """On a Cluster: queue, in this order, one HSETNX per field, the hash's EXPIRE, then SMISMEMBER on each
+    old set that has members to ask about. Returns the fields, in the order of their HSETNX replies."""
     fields = [ASKED + member for member in asked] + [ANSWERED + member for member in answered]
     own = reached_key(user_id)
     for name in fields:
@@ -165,7 +206,7 @@ def split_replies(fields: list[str], replies: list[Any], *, has_asked: bool, has
     return added, in_old_sets
 
 
-#: KEYS: the runner's hash, their old asked set, their old answered set (one slot, so one script). Moves
+#: On a Cluster: KEYS: the runner's hash, their old asked set, their old answered set (one slot). Moves
 #: every member into the hash and deletes the sets; run again (an older replica wrote meanwhile), it adds
 #: what is missing only.
 _FOLD_LEGACY = Lua("""
