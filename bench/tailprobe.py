@@ -52,6 +52,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _redis_cpu(redis: RedisServer) -> float:
+    """CPU seconds the Redis server used so far (INFO cpu: user + system, main thread and children)."""
+    info = redis.client().info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tailprobe", description=__doc__)
     parser.add_argument("--rate", type=float, default=300)
@@ -81,13 +87,14 @@ def main(argv: list[str] | None = None) -> int:
                                         str(int(args.seconds) + 2), "-p", str(app.proc.pid)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             count = int(args.rate * args.seconds)
-            cpu0 = cpu_seconds(app.proc.pid)
+            cpu0, redis_cpu0 = cpu_seconds(app.proc.pid), _redis_cpu(redis)
             res = asyncio.run(loadgen.open_loop(app.url, mix.Schedule(count // 7 + 1, "tp"), rate=args.rate,
                                                 salt="tp", count=count))
             accounting.wait_answered(standin, res.acked, timeout=60)
             stats = standin.stats()
             e2e = stats["e2e_ms"]
             cpu_ms = (cpu_seconds(app.proc.pid) - cpu0) * 1000 / max(1, len(e2e))
+            redis_cpu_ms = (_redis_cpu(redis) - redis_cpu0) * 1000 / max(1, len(e2e))
             if spy is not None:
                 spy.wait(timeout=60)
             commands = redis.client().info("commandstats")
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             pids = {"bot": app.proc.pid, "stand-in": standin.proc.pid}
             print(f"open loop {args.rate:.0f}/s × {args.seconds:.0f} s: acked {res.acked}/{res.sent}, "
                   f"answered {len(e2e)}, generator late p99 {res.late_ms_p99:.1f} ms; "
-                  f"bot CPU {cpu_ms:.2f} ms per answered event; logs {logdir}")
+                  f"bot CPU {cpu_ms:.2f} ms per answered event, Redis CPU {redis_cpu_ms:.2f} ms; logs {logdir}")
             print("| what | n | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |")
             print("|---|---|---|---|---|---|---|")
             print(_table("ack", res.latencies_ms))

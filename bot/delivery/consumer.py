@@ -228,7 +228,7 @@ class Consumer:
         await scripts.RELEASE_MINE_LUA.run(self.store.redis, (lock,), token)
 
     async def _handle_head(self, chat_id: str, raw: str, state_json: str | None) -> tuple[bool, str]:
-        """Handle the inbox head, commit, run the hooks, send the answer from memory.
+        """Handle the inbox head, commit, then send the answer from memory while the commit hooks run.
 
         Returns (delivered, the stored outbox entry to pop — '' when there is none).
         """
@@ -252,14 +252,21 @@ class Consumer:
             self.store.redis, (keys.state(chat_id), keys.inbox(chat_id), keys.outbox(chat_id)), raw,
             state_json_out, entry_json, self.state_ttl_seconds, self.queue.inbox_ttl_seconds,
         )
+        bookkeeping = None
         if committed and conv is not None and self.after_commit is not None:
-            await self.after_commit(conv)
+            # The features' bookkeeping (talk, funnel, follow-ups) starts now and runs beside the answer, which
+            # no longer waits for its round trips; the drain waits for both before the next event.
+            bookkeeping = asyncio.create_task(_bookkeep(self.after_commit, conv))
         metrics.HANDLING.observe(max(0.0, time.time() - event.received_at))
-        if not committed or entry is None:
-            return True, ""
-        # The entry is the outbox's newest; any older one was sent before this event was handled (the next
-        # step sends stored entries first), so it is the head and is delivered from memory, not re-read.
-        return await self.outbox.deliver(chat_id, entry_json, entry, reply_claimed=reply_claimed)
+        try:
+            if not committed or entry is None:
+                return True, ""
+            # The entry is the outbox's newest; any older one was sent before this event was handled (the
+            # next step sends stored entries first), so it is the head and is delivered from memory.
+            return await self.outbox.deliver(chat_id, entry_json, entry, reply_claimed=reply_claimed)
+        finally:
+            if bookkeeping is not None:
+                await bookkeeping
 
     async def _give_up_after_repeated_failures(self, chat_id: str, event: Event, raw: str) -> bool:
         """An event that fails every time must not block the runner forever: after a few tries it is set
@@ -297,6 +304,15 @@ class Consumer:
         return OutboxEntry(id=event.id, to=event.chat_id, reply_token=event.reply_token,
                            received_at=event.received_at,
                            batches=[] if conv.silent else batches(conv.replies), pushes=pushes)
+
+
+async def _bookkeep(after_commit: Callable[[Conversation], Awaitable[None]], conv: Conversation) -> None:
+    """The commit hooks. A failure is logged and does not hold the runner up: the event is stored and its
+    answer goes out; only what the hook would have recorded is missing (as after a crash at this point)."""
+    try:
+        await after_commit(conv)
+    except Exception:
+        log.exception("a commit hook failed; the runner's answer is sent all the same")
 
 
 async def _wait_either(first: asyncio.Event, second: asyncio.Event, *, timeout: float) -> None:

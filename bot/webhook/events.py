@@ -6,9 +6,10 @@ know yet, and costs nothing to re-read after a crash.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +51,9 @@ class Event:
         return str(token) if token else None
 
     def dumps(self) -> str:
-        return json.dumps({"e": self.raw, "r": self.received_at}, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps({"e": self.raw, "r": self.received_at}).decode()
 
     @classmethod
     def loads(cls, data: str) -> Event:
-        parsed = json.loads(data)
+        parsed = orjson.loads(data)
         return cls(raw=parsed["e"], received_at=float(parsed["r"]))

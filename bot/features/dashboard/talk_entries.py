@@ -15,9 +15,10 @@ nothing that reads the talk needs to know which format an entry has.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+import orjson
 
 MAX_TEXT = 1000
 #: Who said it, as one letter in a stored entry.
@@ -53,11 +54,11 @@ def encode(at: float, who: str, parts: Iterable[Part], by: str = "") -> str:
     entry: list[Any] = [int(at), WHO[who], list(parts)]
     if by:
         entry.append(by)
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(entry).decode()
 
 
 def decode(raw: str | bytes) -> Stored:
-    stored: Stored = json.loads(raw)
+    stored: Stored = orjson.loads(raw)
     return stored
 
 
