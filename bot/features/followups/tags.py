@@ -39,15 +39,26 @@ def legacy_tags_key(user_id: str) -> str:
     return runner_key(user_id, "tags")
 
 
-def queue_read_indexed(pipe: Any, user_id: str) -> None:
-    """Queue the two reads (old set, hash) whose replies :func:`indexed_in` joins."""
-    pipe.smembers(legacy_tags_key(user_id))
-    pipe.hkeys(runner_tags_key(user_id))
+#: KEYS: the runner's old tag set, their tag hash (one slot). ARGV: the hash's TTL (0: leave it), then the tags
+#: to record in the hash. Returns {old set's members, hash's tags} as they were before recording: one command
+#: in the stage pipeline for what were four (SMEMBERS, HKEYS, HSET, EXPIRE).
+_READ_AND_RECORD = """
+local read = {redis.call('SMEMBERS', KEYS[1]), redis.call('HKEYS', KEYS[2])}
+for i = 2, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], 1) end
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+return read
+"""
 
 
-def indexed_in(replies: list[Any]) -> tuple[set[str], bool]:
-    """The tags the two reads name, and whether the old set still exists."""
-    legacy, own = replies[0], replies[1]
+def queue_read_and_record(pipe: Any, user_id: str, record: list[str], ttl: int) -> None:
+    """Queue the script whose reply :func:`indexed_in` reads (EVAL: a shared pipeline has no NOSCRIPT
+    fallback, and Redis finds the cached script by hashing its few bytes)."""
+    pipe.eval(_READ_AND_RECORD, 2, legacy_tags_key(user_id), runner_tags_key(user_id), ttl, *record)
+
+
+def indexed_in(reply: list[Any]) -> tuple[set[str], bool]:
+    """The tags the old set and the hash named, and whether the old set still exists."""
+    legacy, own = reply
     return set(legacy) | set(own), bool(legacy)
 
 
@@ -77,21 +88,16 @@ class TagIndex:
         since then are written in the same round trip that reads what is really indexed; a second round trip
         follows only when the index differs from that guess (a tag lost, or a hook missed by a crash) — the
         end state is the same as reading first and writing after (every write is idempotent). The tag sets
-        live in other hash slots, so this cannot be one script.
+        live in other hash slots than the runner's keys, so they are written beside the script.
         """
-        own = runner_tags_key(user_id)
         current = set(tags)
         guessed = sorted(current - set(likely_indexed)) if likely_indexed is not None else []
-        queue_read_indexed(pipe, user_id)
+        queue_read_and_record(pipe, user_id, guessed, self.ttl_seconds if current else 0)
         for tag in guessed:
             pipe.sadd(tag_key(tag), user_id)
-        if guessed:
-            pipe.hset(own, mapping=dict.fromkeys(guessed, 1))
-        if current:
-            pipe.expire(own, self.ttl_seconds)
 
         async def then(replies: list[Any]) -> None:
-            indexed, legacy = indexed_in(replies)
+            indexed, legacy = indexed_in(replies[0])
             await self._finish(user_id, current, indexed | set(guessed), legacy=legacy)
 
         return then
@@ -129,9 +135,9 @@ class TagIndex:
 
     async def tags_of(self, user_id: str) -> list[str]:
         async with self.store.redis.pipeline(transaction=False) as pipe:
-            queue_read_indexed(pipe, user_id)
+            queue_read_and_record(pipe, user_id, [], 0)  # read only
             replies = await pipe.execute()
-        return sorted(indexed_in(replies)[0])
+        return sorted(indexed_in(replies[0])[0])
 
     async def runners_with(self, tags: Iterable[str], *, without: Iterable[str] = ()) -> list[str]:
         """Runners having every tag in ``tags`` and none in ``without``, sorted; stale ids are dropped.
