@@ -62,11 +62,10 @@ class EventQueue:
         redis = self.store.redis
         fresh: list[bool] = []
         if not self.store.cluster:
-            # One round trip for the whole body (profiled: the webhook's main cost was 2 per event). Redis
+            # One round trip for the whole body (profiled: the webhook's main cost was 2 per event), shared
+            # with whatever else this process asks for in the same turn of the loop (shared_trip.py). Redis
             # runs a pipeline in order, so each notice still follows its event into the inbox; any error
             # raises, as before, and LINE redelivers.
-            # The round trip is shared with whatever else this process asks for in the same turn of the
-            # loop (bot/store/shared_trip.py).
             async with redis.pipeline(transaction=False) as pipe:
                 for event in events:
                     chat = event.chat_id
