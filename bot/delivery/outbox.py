@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -69,9 +69,6 @@ class OutboxEntry:
     @classmethod
     def loads(cls, raw: str) -> OutboxEntry:
         return cls(**orjson.loads(raw))
-
-
-_FIELDS = tuple(f.name for f in fields(OutboxEntry))
 
 
 class Outbox:
