@@ -17,16 +17,17 @@ import asyncio
 from collections.abc import Sequence
 
 from bot.store import Store, keys, shared_trip
+from bot.store.lua import Lua
 from bot.webhook.events import Event
 
-_ACCEPT = """
+_ACCEPT = Lua("""
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
   redis.call('RPUSH', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 return 0
-"""
+""")
 
 
 class EventQueue:
@@ -69,8 +70,8 @@ class EventQueue:
             async with redis.pipeline(transaction=False) as pipe:
                 for event in events:
                     chat = event.chat_id
-                    pipe.eval(_ACCEPT, 2, keys.seen_event(chat, event.id), keys.inbox(chat),
-                              event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds)
+                    _ACCEPT.queue(pipe, (keys.seen_event(chat, event.id), keys.inbox(chat)),
+                                  event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds)
                     pipe.xadd(keys.EVENT_STREAM, {"u": chat})
                 replies = await shared_trip.execute_queued(redis, pipe)
             fresh = [bool(is_new) for is_new in replies[0::2]]
@@ -78,10 +79,8 @@ class EventQueue:
             return fresh
         for event in events:
             chat = event.chat_id
-            is_new = await redis.eval(
-                _ACCEPT, 2, keys.seen_event(chat, event.id), keys.inbox(chat),
-                event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds,
-            )
+            is_new = await _ACCEPT.run(redis, (keys.seen_event(chat, event.id), keys.inbox(chat)),
+                                       event.dumps(), self.dedupe_seconds, self.inbox_ttl_seconds)
             await redis.xadd(keys.EVENT_STREAM, {"u": chat})
             fresh.append(bool(is_new))
         self.wake.set()

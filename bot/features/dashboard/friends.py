@@ -32,6 +32,7 @@ from bot.features.followups.tags import tag_key
 from bot.scheduling.rounds import pause
 from bot.store import Store, keys
 from bot.store.keys import PREFIX
+from bot.store.lua import Lua
 from bot.webhook.events import Event
 from flows.context import Conversation
 from handlers.router import Router
@@ -115,10 +116,10 @@ async def backfill(parts: Parts, stop: asyncio.Event, names_per_second: float = 
 
 #: KEYS: the activity index, the names (one slot: ``{friends}``). ARGV: the runner, now. Notes the activity
 #: and says whether the name is known, as one command of the stage pipeline instead of two.
-_NOTE_SEEN = """
+_NOTE_SEEN = Lua("""
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return redis.call('HEXISTS', KEYS[2], ARGV[1])
-"""
+""")
 
 
 class NameFetcher:
@@ -133,7 +134,7 @@ class NameFetcher:
         """Commit stage: note the runner's activity; fetch their name if the index has none yet."""
         if not conv.user_id.startswith("U") or not runner_acted(conv):
             return None
-        pipe.eval(_NOTE_SEEN, 2, SEEN, NAMES, conv.user_id, time.time())
+        _NOTE_SEEN.queue(pipe, (SEEN, NAMES), conv.user_id, time.time())
         user_id = conv.user_id
 
         async def then(replies: list[Any]) -> None:

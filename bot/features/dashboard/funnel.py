@@ -143,16 +143,22 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     return count_new
 
 
+#: Lua, KEYS as below: every member of the runner's old asked set (KEYS[2]) and answered set (KEYS[3]) goes
+#: into their hash (KEYS[1]); run again (an older replica wrote meanwhile), it adds what is missing only.
+_FOLD_SETS = """
+for i, prefix in ipairs({'q:', 'a:'}) do
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+    redis.call('HSETNX', KEYS[1], prefix .. member, 1)
+  end
+end
+"""
+
 #: KEYS: the runner's hash, their old asked set, their old answered set, the day's counters. ARGV: the hash's
 #: TTL, the counters' TTL, then (field in the runner's hash, counter) pairs. An old set's members move into the
 #: hash first (they were counted by the release that wrote them), then each field new to the hash counts once.
-_FIRST_TIMES = """
+_FIRST_TIMES = Lua("""
 if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
-  for i, prefix in ipairs({'q:', 'a:'}) do
-    for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
-      redis.call('HSETNX', KEYS[1], prefix .. member, 1)
-    end
-  end
+""" + _FOLD_SETS + """
   redis.call('DEL', KEYS[2], KEYS[3])
 end
 local counted = 0
@@ -165,24 +171,33 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 if counted > 0 then redis.call('EXPIRE', KEYS[4], ARGV[2]) end
 return counted
-"""
+""")
+
+#: On a Cluster: KEYS: the runner's hash, their old asked set, their old answered set (one slot). Moves every
+#: member into the hash and deletes the sets.
+_FOLD_LEGACY = Lua(_FOLD_SETS + """
+return redis.call('DEL', KEYS[2], KEYS[3])
+""")
+
+
+def counter_names(asked: list[str], answered: list[str]) -> list[str]:
+    """The day's counters for questions asked and answered: ``asked:<flow>.<step>``, ``answered:…``."""
+    return [ASKED + member for member in asked] + [ANSWERED + member for member in answered]
 
 
 def queue_first_times_counted(pipe: Any, user_id: str, day: str, asked: list[str], answered: list[str],
                               ttl: int) -> None:
     """Queue the script that sets the runner's fields and counts the new ones in ``day`` (not on a Cluster:
-    it touches two slots). EVAL, not EVALSHA: a shared pipeline has no NOSCRIPT fallback, and Redis finds the
-    cached script by hashing its few hundred bytes — microseconds."""
-    counters = [ASKED + member for member in asked] + [ANSWERED + member for member in answered]
-    pairs = [part for name in counters for part in (stored_field(name), name)]
-    pipe.eval(_FIRST_TIMES, 4, reached_key(user_id), legacy_asked_key(user_id), legacy_answered_key(user_id),
-              day, ttl, KEEP_SECONDS, *pairs)
+    it touches two slots)."""
+    pairs = [part for name in counter_names(asked, answered) for part in (stored_field(name), name)]
+    _FIRST_TIMES.queue(pipe, (reached_key(user_id), legacy_asked_key(user_id), legacy_answered_key(user_id),
+                              day), ttl, KEEP_SECONDS, *pairs)
 
 
 def queue_first_times(pipe: Any, user_id: str, asked: list[str], answered: list[str], ttl: int) -> list[str]:
     """On a Cluster: queue, in this order, one HSETNX per field, the hash's EXPIRE, then SMISMEMBER on each
     old set that has members to ask about. Returns the fields, in the order of their HSETNX replies."""
-    fields = [ASKED + member for member in asked] + [ANSWERED + member for member in answered]
+    fields = counter_names(asked, answered)
     own = reached_key(user_id)
     for name in fields:
         pipe.hsetnx(own, stored_field(name), 1)
@@ -204,19 +219,6 @@ def split_replies(fields: list[str], replies: list[Any], *, has_asked: bool, has
     if has_answered:
         in_old_sets += rest.pop(0)
     return added, in_old_sets
-
-
-#: On a Cluster: KEYS: the runner's hash, their old asked set, their old answered set (one slot). Moves
-#: every member into the hash and deletes the sets; run again (an older replica wrote meanwhile), it adds
-#: what is missing only.
-_FOLD_LEGACY = Lua("""
-for i, prefix in ipairs({'q:', 'a:'}) do
-  for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
-    redis.call('HSETNX', KEYS[1], prefix .. member, 1)
-  end
-end
-return redis.call('DEL', KEYS[2], KEYS[3])
-""")
 
 
 async def forget(redis: Any, user_id: str) -> None:

@@ -45,6 +45,7 @@ from bot.features.dashboard.talk_entries import (
     tap_text,
 )
 from bot.store import keys
+from bot.store.lua import Lua
 from bot.webhook.events import Event
 from flows.context import Conversation
 from flows.engine import Engine
@@ -156,17 +157,16 @@ def stage_record(conv: Conversation, pipe: Any, ttl: int, copy: SharedCopy
 
 #: KEYS: the talk. ARGV: the cap, the TTL, the entries. One command in the stage pipeline instead of three
 #: (RPUSH, LTRIM, EXPIRE): the consumer's client pays per command (bench/README.md, "Third round").
-_APPEND = """
+_APPEND = Lua("""
 redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 return redis.call('EXPIRE', KEYS[1], ARGV[2])
-"""
+""")
 
 
 def stage_append(pipe: Any, user_id: str, entries: Iterable[str], ttl: int) -> None:
-    """``entries`` as :func:`.talk_entries.encode` made them (EVAL, not EVALSHA: a shared pipeline has no
-    NOSCRIPT fallback, and Redis finds the cached script by hashing its few bytes)."""
-    pipe.eval(_APPEND, 1, talk_key(user_id), TALK_MAX, ttl, *entries)
+    """``entries`` as :func:`.talk_entries.encode` made them."""
+    _APPEND.queue(pipe, (talk_key(user_id),), TALK_MAX, ttl, *entries)
 
 
 async def note(redis: Any, user_id: str, text: str, ttl: int) -> None:

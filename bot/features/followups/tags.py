@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.store import Store, keys
 from bot.store.keys import PREFIX, runner_key
+from bot.store.lua import Lua
 from flows.context import Conversation
 
 
@@ -42,18 +43,17 @@ def legacy_tags_key(user_id: str) -> str:
 #: KEYS: the runner's old tag set, their tag hash (one slot). ARGV: the hash's TTL (0: leave it), then the tags
 #: to record in the hash. Returns {old set's members, hash's tags} as they were before recording: one command
 #: in the stage pipeline for what were four (SMEMBERS, HKEYS, HSET, EXPIRE).
-_READ_AND_RECORD = """
+_READ_AND_RECORD = Lua("""
 local read = {redis.call('SMEMBERS', KEYS[1]), redis.call('HKEYS', KEYS[2])}
 for i = 2, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], 1) end
 if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 return read
-"""
+""")
 
 
 def queue_read_and_record(pipe: Any, user_id: str, record: list[str], ttl: int) -> None:
-    """Queue the script whose reply :func:`indexed_in` reads (EVAL: a shared pipeline has no NOSCRIPT
-    fallback, and Redis finds the cached script by hashing its few bytes)."""
-    pipe.eval(_READ_AND_RECORD, 2, legacy_tags_key(user_id), runner_tags_key(user_id), ttl, *record)
+    """Queue the script whose reply :func:`indexed_in` reads."""
+    _READ_AND_RECORD.queue(pipe, (legacy_tags_key(user_id), runner_tags_key(user_id)), ttl, *record)
 
 
 def indexed_in(reply: list[Any]) -> tuple[set[str], bool]:
