@@ -39,7 +39,7 @@ def command(*args: Any, **options: Any) -> Command:
 
 def recorded(pipe: Any) -> list[Command]:
     """The commands queued on a redis-py pipeline (used as a buffer: typed command methods, no round trip)."""
-    return [(tuple(args), dict(options)) for args, options in pipe.command_stack]
+    return list(pipe.command_stack)  # already (args, options) pairs: nothing to copy on the hot path
 
 
 async def execute(redis: Any, commands: Sequence[Command]) -> list[Any]:
