@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from bot.delivery.line_client import LineClient
-from bot.store import Store, keys
+from bot.store import Store, keys, shared_trip
 
 #: A profile LINE did not give is asked again after this long.
 MISS_SECONDS = 600
@@ -27,7 +27,9 @@ class Profiles:
         """The cached name, or LINE's (then cached); ``None`` when LINE does not say."""
         redis = self.store.redis
         key = keys.profile(user_id)
-        cached = await redis.hgetall(key)
+        # Both round trips go with the turn's others: a new friend's name is looked up on the consumer's
+        # busiest path (their first tap), beside other runners' drains.
+        cached = await shared_trip.one(redis, "HGETALL", key)
         if cached:
             return cached.get("display_name") or None
         found = await self.line.profile(user_id)
@@ -35,7 +37,7 @@ class Profiles:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, mapping={"display_name": name, "fetched_at": str(int(time.time()))})
             pipe.expire(key, self.ttl_seconds if name else MISS_SECONDS)
-            await pipe.execute()
+            await shared_trip.execute_queued(redis, pipe)
         return name or None
 
     async def cached_name(self, user_id: str) -> str | None:

@@ -35,7 +35,7 @@ from typing import Any
 from bot.config.clinic import QuietHours
 from bot.delivery.queue import EventQueue
 from bot.scheduling.rounds import run_rounds
-from bot.store import Store
+from bot.store import Store, shared_trip
 from bot.store.keys import PREFIX, runner_key
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,9 @@ class Scheduler:
         """Add or replace a job (same id: moved, not duplicated). Quiet hours push it to the morning."""
         if job.quiet_hours:
             job.due = after_quiet_hours(job.due, self.quiet, self.tz)
-        # One round trip (check-ins are scheduled from a commit hook, on the consumer's hot path). Same order
-        # as before: the job exists before it is due, so a claim never finds a due id without its job.
+        # One round trip, shared with the turn's others (check-ins are scheduled from a commit hook, on the
+        # consumer's hot path). In this order: the job exists before it is due, so a claim never finds a due
+        # id without its job.
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.hset(JOBS, job.id, job.dumps())
             pipe.zadd(DUE, {job.id: job.due})
@@ -123,7 +124,7 @@ class Scheduler:
             keep = max(1, int(job.due - self.clock())) + INDEX_MARGIN_SECONDS
             pipe.expire(own, keep, nx=True)
             pipe.expire(own, keep, gt=True)
-            await pipe.execute()
+            await shared_trip.execute_queued(self.store.redis, pipe)
         return job
 
     async def cancel(self, user_id: str, job_id: str) -> None:

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
+from bot.store.packing import HiredisPackedConnection
+
 Redis = aioredis.Redis
 
 
@@ -81,6 +83,9 @@ def connect(url: str | None, *, socket_timeout_s: float = 5.0, connect_timeout_s
     # for one instead of failing with MaxConnectionsError — which answered 543 of 5,000 webhooks with 503
     # in ``python -m bench --only burst``. The wait is bounded like a command (and the webhook's own
     # STORE_ANSWER_TIMEOUT_S still answers 503 first when the store is really stuck).
+    # hiredis packs the commands (bot.store.packing); a TLS or unix-socket URL keeps redis-py's own class.
+    if urlsplit(url).scheme == "redis":
+        options["connection_class"] = HiredisPackedConnection
     pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS,
                                                     timeout=socket_timeout_s, **options)
     return Store(redis=aioredis.Redis.from_pool(pool), embedded=False)

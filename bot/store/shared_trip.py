@@ -51,6 +51,11 @@ async def execute(redis: Any, commands: Sequence[Command]) -> list[Any]:
     return await _send_alone(redis, list(commands))
 
 
+async def one(redis: Any, *args: Any, **options: Any) -> Any:
+    """One command's reply (its error raised), sent with whatever else was asked for this turn."""
+    return raise_first_error(await execute(redis, [command(*args, **options)]))[0]
+
+
 async def execute_queued(redis: Any, pipe: Any) -> list[Any]:
     """``pipe.execute()`` for a pipeline of ``redis`` used as a buffer: its commands go with this turn's
     others (a Cluster's pipeline is executed as it is). The first error is raised, as ``execute()`` does."""

@@ -30,7 +30,7 @@ from bot.features.dashboard.talk import runner_acted, talk_key
 from bot.features.followups.optout import OPTED_OUT
 from bot.features.followups.tags import tag_key
 from bot.scheduling.rounds import pause
-from bot.store import Store, keys
+from bot.store import Store, keys, shared_trip
 from bot.store.keys import PREFIX
 from bot.store.lua import Lua
 from bot.webhook.events import Event
@@ -121,6 +121,13 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return redis.call('HEXISTS', KEYS[2], ARGV[1])
 """)
 
+#: The fetched name goes into the index only if the runner is still a friend (they may have blocked us while
+#: LINE was asked) — one script, so the check and the write are one step and one round trip.
+_NAME_IF_FRIEND = Lua("""
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+return 0
+""")
+
 
 class NameFetcher:
     """Asks LINE for a friend's display name in the background, once per runner (the consumer never waits)."""
@@ -149,9 +156,8 @@ class NameFetcher:
     async def fetch(self, user_id: str) -> None:
         try:
             name = await self.parts.profiles.display_name(user_id)
-            redis = self.parts.store.redis
-            if name and await redis.zscore(SEEN, user_id) is not None:  # still a friend
-                await redis.hset(NAMES, user_id, name)
+            if name:
+                await _NAME_IF_FRIEND.run(self.parts.store.redis, (SEEN, NAMES), user_id, name)
         except Exception as exc:  # a name is a nicety; the next activity tries again
             log.warning("could not fetch a friend's name", extra={"error": type(exc).__name__})
         finally:
@@ -169,7 +175,7 @@ async def note_block(event: Event, conv: Conversation) -> bool:
 @router.gate("follow")
 async def note_follow(event: Event, conv: Conversation) -> bool:
     """Added again after a block: a friend again."""
-    await conv.deps.need(Store).redis.zrem(BLOCKED, conv.user_id)
+    await shared_trip.one(conv.deps.need(Store).redis, "ZREM", BLOCKED, conv.user_id)
     return False
 
 
