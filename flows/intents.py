@@ -18,6 +18,7 @@ The rules of Japanese grammar live here; every word and phrase lives in the flow
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -109,17 +110,24 @@ def parse(text: str, spellings: Mapping[str, str] | None = None) -> Said:
     return Said(text=text, clauses=tuple(c for c in clauses if c))
 
 
-def forms(clause: str, chat: Iterable[str] = ()) -> Iterator[str]:
-    """The clause, then each shorter form as polite edges (and greetings) come off, down to the bare word."""
+def forms(clause: str, chat: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The clause, then each shorter form as polite edges (and greetings) come off, down to the bare word.
+
+    Remembered for the latest few thousand clauses: every intent and choice asks for the same clause's forms
+    (a message is matched against all of them), and the same short answers come back from many runners.
+    """
+    return _forms(clause, chat)
+
+
+@functools.lru_cache(maxsize=4096)
+def _forms(clause: str, chat: tuple[str, ...]) -> tuple[str, ...]:
     prefixes = (*_PREFIXES, *chat)
-    seen = clause
-    yield seen
+    found = [clause]
     while True:
-        trimmed = _trim(seen, prefixes)
-        if trimmed == seen or not trimmed:
-            return
-        seen = trimmed
-        yield seen
+        trimmed = _trim(found[-1], prefixes)
+        if trimmed == found[-1] or not trimmed:
+            return tuple(found)
+        found.append(trimmed)
 
 
 def _trim(clause: str, prefixes: Iterable[str]) -> str:
@@ -158,8 +166,8 @@ class _Words:
         return cls(frozenset(norm([*hearing.words, *extra])), tuple(norm(hearing.phrases)),
                    tuple(sorted(norm(hearing.unless), key=len, reverse=True)))
 
-    def whole(self, clause: str, chat: Iterable[str]) -> bool:
-        return any(form in self.words for form in forms(clause, chat))
+    def whole(self, clause: str, chat: tuple[str, ...]) -> bool:
+        return not self.words.isdisjoint(forms(clause, chat))
 
     def phrase(self, clause: str, denial: tuple[re.Pattern[str], ...]) -> tuple[int, bool] | None:
         """(length of the longest phrase meant, False) — or (length, True) when it was only postponed."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bot.delivery.line_client import _proxy_for
 from bot.delivery.outbox import retry_key
 from tests.harness import BotHarness, event
 
@@ -100,3 +103,13 @@ async def test_an_event_that_keeps_failing_is_set_aside_and_the_runner_is_not_st
     assert await bot.runtime.store.redis.llen("lb:dead") == 1
     after = await runner.say("最初から")  # and the conversation goes on
     assert "どのあたり" in runner.texts(after)
+
+
+def test_answers_go_through_the_proxy_the_environment_names_for_lines_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert _proxy_for("https://api.line.me") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.clinic.internal:3128")
+    assert _proxy_for("https://api.line.me") == "http://proxy.clinic.internal:3128"
+    monkeypatch.setenv("NO_PROXY", "api.line.me")
+    assert _proxy_for("https://api.line.me") is None
