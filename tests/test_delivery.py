@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 
+from bot.delivery import consumer as consumer_module
 from bot.delivery.line_client import _proxy_for
 from bot.delivery.outbox import retry_key
+from bot.store import keys
 from tests.harness import BotHarness, event
 
 
@@ -75,6 +77,27 @@ async def test_a_runner_whose_answer_is_stuck_does_not_hold_up_other_runners(bot
     assert stuck.received == []  # still waiting on LINE
     await stuck.wait_for_messages(0, timeout=5.0)
     assert stuck.received
+
+
+async def test_a_runner_stays_with_one_consumer_while_line_is_slower_than_the_lock_lasts(
+        bot: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drain's lock is renewed while the answer waits on LINE, so no other consumer takes the runner over
+    (and answers them twice); once answered, the lock is let go and nothing is left renewing it."""
+    monkeypatch.setattr(consumer_module, "LOCK_MS", 400)
+    monkeypatch.setattr(consumer_module, "LOCK_RENEW_S", 0.1)
+    runner = bot.runner()
+    bot.line.set_fault(mode="slow", delay=1.5, count=1)
+    follow = event(runner.user_id, "follow", bot.line.issue_reply_token(runner.user_id),
+                   follow={"isUnblocked": False})
+    await bot.post_events([follow])
+    await asyncio.sleep(1.0)  # well past the lock's 400 ms lifetime, the reply still at LINE
+    redis = bot.runtime.store.redis
+    assert runner.received == []
+    assert await redis.pttl(keys.lock(runner.user_id)) > 0
+    greeting = await runner.wait_for_messages(0, timeout=5.0, settle=0.5)
+    assert len([m for m in greeting if "友だち追加" in runner.texts([m])]) == 1
+    assert await redis.exists(keys.lock(runner.user_id)) == 0
+    assert all(c._renewer is None for c in bot.runtime.consumers)
 
 
 async def test_a_crash_after_the_reply_was_tried_never_shows_the_answer_twice(bot: BotHarness) -> None:

@@ -1,4 +1,5 @@
-"""The store's connections pack commands with hiredis: the same bytes redis-py would send, the same refusals.
+"""The store's connections pack commands with hiredis: the same bytes redis-py would send, the same refusals,
+and a write Redis does not take still times out.
 
 Checked byte for byte against redis-py's own packer, and end to end against the test session's Redis through
 the store the bot opens (``bot.store.base.connect``).
@@ -6,11 +7,14 @@ the store the bot opens (``bot.store.base.connect``).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.store.base import connect
 from bot.store.packing import HiredisPackedConnection
@@ -58,3 +62,28 @@ async def test_the_bots_store_talks_to_redis_through_the_packed_connection(redis
         await store.redis.delete("packing:test", "packing:z")
     finally:
         await store.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # lib_name=None: no CLIENT SETINFO to a mute server
+async def test_a_redis_that_stops_reading_still_times_a_write_out() -> None:
+    done = asyncio.Event()
+
+    async def never_read(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    conn = HiredisPackedConnection(host="127.0.0.1", port=port, socket_timeout=0.5, protocol=2,
+                                   lib_name=None, lib_version=None)
+    try:
+        await conn.connect()
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            await conn.send_command("SET", "k", b"x" * 50_000_000)  # far more than the socket buffers take
+        assert time.monotonic() - started < 5
+        assert not conn.is_connected  # the half-written connection is dropped, as redis-py does
+    finally:
+        done.set()
+        server.close()
+        await server.wait_closed()

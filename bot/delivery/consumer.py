@@ -74,6 +74,8 @@ class Consumer:
         self._last_reclaim = 0.0
         self._poisoned: set[str] = set()
         self._acks = PerTurn(self._ack_now, self._tasks)  # finished notices, acknowledged together
+        self._held: dict[str, str] = {}  # lock → our token, for each runner being drained now
+        self._renewer: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; in-flight runners are finished, not abandoned."""
@@ -191,7 +193,7 @@ class Consumer:
         step = await self._next_step(chat_id, token, take=True)
         if step.kind == "busy":
             return False  # another consumer is on it; this notice waits and is reclaimed later
-        renewing = asyncio.create_task(self._renew(lock, token))
+        self._hold(lock, token)
         try:
             while step.kind in ("send", "handle"):
                 if step.kind == "send":
@@ -208,7 +210,7 @@ class Consumer:
             await self._let_go(lock, token)
             raise
         finally:
-            renewing.cancel()
+            self._unhold(lock)
 
     async def _next_step(self, chat_id: str, token: str, *, take: bool, delivered: str = "") -> Step:
         reply = await scripts.NEXT_STEP_LUA.run(
@@ -217,12 +219,27 @@ class Consumer:
         )
         return Step.parse(reply)
 
-    async def _renew(self, lock: str, token: str) -> None:
-        """Keep our lock while we drain (a no-op once it is released or another consumer holds it)."""
-        while True:
+    def _hold(self, lock: str, token: str) -> None:
+        """Keep ``lock`` renewed while we drain its runner. One loop renews every lock this consumer holds:
+        a task per drain (created, then cancelled with an exception) cost more than most drains' own work."""
+        self._held[lock] = token
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_held())
+
+    def _unhold(self, lock: str) -> None:
+        self._held.pop(lock, None)
+        if not self._held and self._renewer is not None:  # idle: nothing left to renew, no task left behind
+            self._renewer.cancel()
+            self._renewer = None
+
+    async def _renew_held(self) -> None:
+        """Every LOCK_RENEW_S, renew the locks still held, in one round trip. A lock released meanwhile, or
+        taken over by another consumer, is left alone: the script renews only a lock holding our token."""
+        while self._held:
             await asyncio.sleep(LOCK_RENEW_S)
-            with contextlib.suppress(Exception):
-                await scripts.KEEP_LOCK_LUA.run(self.store.redis, (lock,), token, LOCK_MS)
+            redis = self.store.redis
+            await asyncio.gather(*(scripts.KEEP_LOCK_LUA.run(redis, (lock,), token, LOCK_MS)
+                                   for lock, token in list(self._held.items())), return_exceptions=True)
 
     async def _let_go(self, lock: str, token: str) -> None:
         await scripts.RELEASE_MINE_LUA.run(self.store.redis, (lock,), token)
