@@ -2,7 +2,8 @@
 
 CPU per event is what limits the bot (bench/README.md, "Second round"), and with redis-py each round trip costs
 the client ~150–200 µs of CPU while one more command in a pipeline costs ~25–45 µs. This counts the round
-trips (every ``send_packed_command`` of redis-py's asyncio connection: one per command or per pipeline) while
+trips (every ``send_packed_command`` of the store's connection, ``bot/store/packing.py``: one per command or per
+pipeline) while
 runners go through the check one after another — no concurrency, so nothing is batched across runners (under
 load the group commit and the batched acknowledgements share some) — and names the project's call site of
 each, three frames deep.
@@ -22,10 +23,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import connection as redis_connection
-
 from bench.procs import ROOT, RedisServer, running
-from bot.store import shared_trip
+from bot.store import packing, shared_trip
 from tests.harness import BotHarness, walk_to_result
 from tests.standin_server import StandinServer
 
@@ -43,8 +42,8 @@ class RoundTrips:
         self.counting = False
 
     def install(self) -> None:
-        original: Callable[..., Awaitable[Any]] = redis_connection.Connection.send_packed_command
-        original_pack: Callable[..., Any] = redis_connection.Connection.pack_command
+        original: Callable[..., Awaitable[Any]] = packing.HiredisPackedConnection.send_packed_command
+        original_pack: Callable[..., bytes] = packing._pack
         original_shared = shared_trip.execute
         trips = self
 
@@ -53,18 +52,18 @@ class RoundTrips:
                 trips.by_site[_call_site()] += 1
             return await original(conn, command, check_health)
 
-        def pack_command(conn: Any, *args: Any) -> Any:
+        def pack(args: tuple[Any, ...]) -> bytes:  # every command, alone or in a pipeline, is packed here
             if trips.counting:
                 trips.commands[str(args[0]).upper()] += 1
-            return original_pack(conn, *args)
+            return original_pack(args)
 
         async def execute(redis: Any, commands: Any) -> list[Any]:
             if trips.counting:
                 trips.shared_by_site[_call_site()] += 1
             return await original_shared(redis, commands)
 
-        redis_connection.Connection.send_packed_command = send_packed_command  # type: ignore[method-assign,assignment]
-        redis_connection.Connection.pack_command = pack_command  # type: ignore[method-assign]
+        packing.HiredisPackedConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
+        packing._pack = pack
         shared_trip.execute = execute  # type: ignore[assignment]
 
 
