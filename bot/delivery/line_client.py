@@ -153,8 +153,13 @@ class LineClient:
 
     async def multicast(self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str) -> SendResult:
         request = MulticastRequest.from_dict({"to": list(to), "messages": list(messages)})
-        return await self._call("multicast", lambda: self.api.multicast_with_http_info(
-            request, x_line_retry_key=retry_key, _request_timeout=self._timeout_s))
+
+        async def send() -> int:
+            response = await self.api.multicast_with_http_info(
+                request, x_line_retry_key=retry_key, _request_timeout=self._timeout_s)
+            return int(response.status_code or 200)
+
+        return await self._call("multicast", send)
 
     async def profile(self, user_id: str) -> dict[str, Any] | None:
         """The runner's LINE profile (``displayName``...), or ``None`` when LINE does not give it (the runner
@@ -178,7 +183,8 @@ class LineClient:
             log.warning("LINE profile unavailable", extra={"error": type(exc).__name__})
         return None
 
-    async def _call(self, kind: str, call: Callable[[], Awaitable[Any]]) -> SendResult:
+    async def _call(self, kind: str, call: Callable[[], Awaitable[int]]) -> SendResult:
+        """``call`` returns the HTTP status, or raises ``ApiException`` for an error answer."""
         attempts = self._max_attempts
         status: int | None = None
         #: An earlier try may have reached LINE (no answer, or a 5xx): a reply LINE then refuses for its token
@@ -187,8 +193,7 @@ class LineClient:
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
-                response = await call()
-                status = response if isinstance(response, int) else int(getattr(response, "status_code", 200) or 200)
+                status = await call()
                 metrics.line_api_call(kind, str(status), time.perf_counter() - started)
                 return SendResult(Outcome.SENT, status)
             except ApiException as exc:

@@ -113,10 +113,11 @@ def stage_count(conv: Conversation, pipe: Any) -> StageFollowUp | None:
     store = conv.deps.need(Store)
     ttl = conv.deps.need(Settings).runner_ttl_seconds
     fields: list[str] = []  # their replies come first, so the follow-up reads them from the start
-    if (asked or answered) and not store.cluster:
-        queue_first_times_counted(pipe, conv.user_id, day, asked, answered, ttl)
-    elif asked or answered:
-        fields = queue_first_times(pipe, conv.user_id, asked, answered, ttl)
+    if asked or answered:
+        if store.cluster:  # the day's hash is in another slot: the follow-up below counts the new fields
+            fields = queue_first_times(pipe, conv.user_id, asked, answered, ttl)
+        else:
+            queue_first_times_counted(pipe, conv.user_id, day, asked, answered, ttl)
     reached = milestones(conv.new_tags())
     for name in reached:
         pipe.hincrby(day, name, 1)
